@@ -1,0 +1,30 @@
+"""Typed stack configuration: the only reader of `pulumi.Config`."""
+
+from .aws_checks import check_distinct_zones, check_instance_shapes, check_zone_count
+from .errors import ConfigError
+from .loader import PROJECT, TOP_LEVEL_KEYS, load_settings, parse_settings
+from .settings import (
+    ClusterAutoscalerSettings,
+    ClusterSettings,
+    DevicePluginSettings,
+    NetworkSettings,
+    Settings,
+    TerminationHandlerSettings,
+)
+
+__all__ = [
+    "PROJECT",
+    "TOP_LEVEL_KEYS",
+    "ClusterAutoscalerSettings",
+    "ClusterSettings",
+    "ConfigError",
+    "DevicePluginSettings",
+    "NetworkSettings",
+    "Settings",
+    "TerminationHandlerSettings",
+    "check_distinct_zones",
+    "check_instance_shapes",
+    "check_zone_count",
+    "load_settings",
+    "parse_settings",
+]

@@ -1,0 +1,286 @@
+"""Run the whole program (`__main__.py`) under Pulumi mocks and record what it registers.
+
+`run_program(config)` returns every registered resource (type, name, inputs, parent, options) and
+every stack output (value and secretness). It answers the invokes the program makes with real
+instance shapes, and fakes pulumi-eks's remote `eks:index:Cluster` outputs, including the
+`eksCluster` resource reference (see FIELD-NOTES).
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = ROOT / "__main__.py"
+PROJECT = "eks-gpu-spot"
+REGION = "us-east-1"
+ZONES = ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f")
+RESOURCE_REFERENCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d"
+
+
+@dataclass(frozen=True)
+class Shape:
+    vcpus: int
+    memory_mib: int
+    enis: int
+    ipv4_per_eni: int
+    gpus: int = 0
+    gpu_name: str = ""
+    gpu_memory_mib: int = 0
+
+
+# Real shapes (EC2 instance type documentation), answered for aws.ec2.get_instance_type.
+INSTANCE_SHAPES: dict[str, Shape] = {
+    "m5.xlarge": Shape(4, 16384, 4, 15),
+    "m5a.xlarge": Shape(4, 16384, 4, 15),
+    "m6i.xlarge": Shape(4, 16384, 4, 15),
+    "m6a.xlarge": Shape(4, 16384, 4, 15),
+    "m7i.xlarge": Shape(4, 16384, 4, 15),
+    "m5.2xlarge": Shape(8, 32768, 4, 15),
+    "m5a.2xlarge": Shape(8, 32768, 4, 15),
+    "m6i.2xlarge": Shape(8, 32768, 4, 15),
+    "m6a.2xlarge": Shape(8, 32768, 4, 15),
+    "m7i.2xlarge": Shape(8, 32768, 4, 15),
+    "m5.4xlarge": Shape(16, 65536, 8, 30),
+    "c5.2xlarge": Shape(8, 16384, 4, 15),
+    "g4dn.xlarge": Shape(4, 16384, 3, 10, 1, "T4", 16384),
+    "g4dn.2xlarge": Shape(8, 32768, 3, 10, 1, "T4", 16384),
+    "g4dn.12xlarge": Shape(48, 196608, 8, 30, 4, "T4", 16384),
+    "g5.xlarge": Shape(4, 16384, 4, 15, 1, "A10G", 24576),
+    "g5.12xlarge": Shape(48, 196608, 8, 30, 4, "A10G", 24576),
+    "g6.xlarge": Shape(4, 16384, 4, 15, 1, "L4", 23034),
+    "g6e.xlarge": Shape(4, 32768, 4, 15, 1, "L40S", 46068),
+    "p3.2xlarge": Shape(8, 62464, 4, 15, 1, "V100", 16384),
+}
+
+
+def instance_type_result(instance_type: str) -> dict[str, Any]:
+    shape = INSTANCE_SHAPES[instance_type]
+    gpus = [{"count": shape.gpus, "manufacturer": "NVIDIA", "name": shape.gpu_name,
+             "memorySize": shape.gpu_memory_mib}] if shape.gpus else []
+    return {
+        "id": instance_type,
+        "instanceType": instance_type,
+        "defaultVcpus": shape.vcpus,
+        "memorySize": shape.memory_mib,
+        "gpuses": gpus,
+        "maximumNetworkInterfaces": shape.enis,
+        "maximumIpv4AddressesPerInterface": shape.ipv4_per_eni,
+    }
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    inputs: dict[str, Any]
+    custom: bool
+    protect: bool
+    ignore_changes: list[str]
+    depends_on: list[str]
+    provider: str
+
+
+@dataclass
+class ProgramRun:
+    resources: list[Registered] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    error: BaseException | None = None
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registered:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def children_of(self, parent: Registered) -> list[Registered]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def descendants_of(self, ancestor: Registered) -> list[Registered]:
+        found, frontier = [], [ancestor.urn]
+        while frontier:
+            urn = frontier.pop()
+            kids = [r for r in self.resources if r.parent == urn]
+            found.extend(kids)
+            frontier.extend(k.urn for k in kids)
+        return found
+
+    def kubernetes_objects(self) -> list[Registered]:
+        return [r for r in self.resources if r.type.startswith("kubernetes:") and r.custom
+                and not r.type.startswith("pulumi:providers:")]
+
+
+class ProgramMocks(pulumi.runtime.Mocks):
+    def __init__(self, run: ProgramRun, zones: Iterable[str], subnet_zones: dict[str, str]) -> None:
+        self.run = run
+        self.zones = list(zones)
+        self.subnet_zones = subnet_zones
+        self.monitor: pulumi_mocks.MockMonitor | None = None
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        self.run.invokes.append((args.token, dict(args.args)))
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"id": REGION, "names": self.zones, "zoneIds": [f"use1-az{i + 1}" for i in range(len(self.zones))]}
+        if token == "aws:ec2/getInstanceType:getInstanceType":
+            return instance_type_result(args.args["instanceType"])
+        if token == "aws:ssm/getParameter:getParameter":
+            return {"id": args.args["name"], "name": args.args["name"], "type": "String",
+                    "value": "ami-0123456789abcdef0", "arn": "arn:aws:ssm:::parameter", "version": 1}
+        if token == "aws:ec2/getSubnet:getSubnet":
+            subnet_id = args.args["id"]
+            return {"id": subnet_id, "availabilityZone": self.subnet_zones[subnet_id], "vpcId": "vpc-0a1b2c3d4e5f67890"}
+        raise AssertionError(f"the program made an invoke the harness does not know: {token}")
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        resource_id = f"{args.name}-id"
+        arn = f"arn:aws:mock:{REGION}:123456789012:{args.typ.split(':')[-1].lower()}/{args.name}"
+        if args.typ == "eks:index:Cluster":
+            return resource_id, self._eks_cluster_outputs(args.name, inputs)
+        state: dict[str, Any] = {**inputs, "arn": arn}
+        if args.typ == "aws:kms/key:Key":
+            state["keyId"] = f"{args.name}-key-id"
+        if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            state["latestVersion"] = 1
+        if "name" not in inputs and args.typ.startswith("aws:"):
+            state["name"] = f"{args.name}-generated"
+        return resource_id, state
+
+    def _eks_cluster_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        assert self.monitor is not None
+        cluster_name = inputs.get("name", name)
+        urn = self.monitor.make_urn("", "aws:eks/cluster:Cluster", f"{name}-eksCluster")
+        state = {
+            "name": cluster_name,
+            "arn": f"arn:aws:eks:{REGION}:123456789012:cluster/{cluster_name}",
+            "endpoint": f"https://{cluster_name}.gr7.{REGION}.eks.amazonaws.com",
+            "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"},
+            "version": inputs.get("version"),
+        }
+        self.monitor.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, cluster_name, state)
+        kubeconfig = {"apiVersion": "v1", "kind": "Config", "clusters": [{"name": cluster_name, "cluster": {
+            "server": state["endpoint"], "certificate-authority-data": state["certificateAuthority"]["data"]}}]}
+        return {
+            **inputs,
+            "kubeconfig": kubeconfig,
+            "kubeconfigJson": json.dumps(kubeconfig),
+            "clusterSecurityGroupId": "sg-0c1a2b3c4d5e6f701",
+            "nodeSecurityGroupId": "sg-0a1b2c3d4e5f67890",
+            "eksCluster": {SPECIAL_SIG_KEY: RESOURCE_REFERENCE_SIG, "urn": urn, "id": cluster_name},
+        }
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that also records parents and resource options, which `Mocks` never sees."""
+
+    def __init__(self, mocks: ProgramMocks, run: ProgramRun) -> None:
+        super().__init__(mocks)
+        self.run = run
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.run.resources.append(Registered(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                inputs=rpc.deserialize_properties(request.object),
+                custom=bool(request.custom),
+                protect=bool(request.protect),
+                ignore_changes=list(request.ignoreChanges),
+                depends_on=list(request.dependencies),
+                provider=request.provider,
+            ))
+        return response
+
+
+def stack_config(path: Path) -> dict[str, Any]:
+    """The `config:` of a Pulumi.<stack>.yaml file."""
+    import yaml
+
+    return dict(yaml.safe_load(path.read_text())["config"])
+
+
+def _as_config_string(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def run_program(
+    config: dict[str, Any],
+    *,
+    stack: str = "test",
+    zones: Iterable[str] = ZONES[:3],
+    subnet_zones: dict[str, str] | None = None,
+    expect_error: bool = False,
+    main: Path = MAIN,
+    project: str = PROJECT,
+) -> ProgramRun:
+    """Run the program with `config` (keys with or without the `eks-gpu-spot:` prefix).
+
+    `aws:region` defaults to us-east-1. With `expect_error`, a raised error is returned in
+    `.error` instead of propagating, with whatever was registered before it.
+    """
+    run = ProgramRun()
+    program_mocks = ProgramMocks(run, zones, subnet_zones or {})
+    monitor = RecordingMonitor(program_mocks, run)
+    program_mocks.monitor = monitor
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(program_mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    full_config = {"aws:region": REGION}
+    for key, value in config.items():
+        full_key = key if ":" in key else f"{project}:{key}"
+        full_config[full_key] = _as_config_string(value)
+    pulumi.runtime.set_all_config(full_config)
+
+    exports: dict[str, Any] = {}
+
+    async def resolve_exports() -> None:
+        for name, value in exports.items():
+            output = pulumi.Output.from_input(value)
+            run.outputs[name] = await output.future()
+            if await output.is_secret():
+                run.secret_outputs.add(name)
+
+    def program() -> Any:
+        with mock.patch.object(pulumi, "export", lambda name, value: exports.__setitem__(name, value)):
+            runpy.run_path(str(main), run_name="__main__")
+        return resolve_exports()
+
+    try:
+        _sync_await(run_pulumi_func(program))
+    except Exception as error:  # noqa: BLE001 handed to the caller
+        if not expect_error:
+            raise
+        run.error = error
+    if expect_error and run.error is None:
+        raise AssertionError("the program was expected to fail but succeeded")
+    return run
+
+
+def find(resources: Iterable[Registered], predicate: Callable[[Registered], bool]) -> list[Registered]:
+    return [r for r in resources if predicate(r)]
