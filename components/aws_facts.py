@@ -6,13 +6,8 @@ from collections.abc import Iterable, Sequence
 
 import pulumi_aws as aws
 
+from .instance_catalog import max_pods
 from .node_template import InstanceShape
-
-
-def max_pods(vcpus: int, enis: int, ipv4_per_eni: int) -> int:
-    """The VPC CNI pod limit EKS computes for an instance type (without prefix delegation)."""
-    by_addresses = enis * (ipv4_per_eni - 1) + 2
-    return min(by_addresses, 110 if vcpus < 30 else 250)
 
 
 def instance_shape(instance_type: str) -> InstanceShape:

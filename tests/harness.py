@@ -23,6 +23,8 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.instance_catalog import KNOWN_SHAPES, KnownShape
+
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "__main__.py"
 PROJECT = "eks-gpu-spot"
@@ -32,40 +34,10 @@ RESOURCE_REFERENCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d"
 
 
-@dataclass(frozen=True)
-class Shape:
-    vcpus: int
-    memory_mib: int
-    enis: int
-    ipv4_per_eni: int
-    gpus: int = 0
-    gpu_name: str = ""
-    gpu_memory_mib: int = 0
-
-
-# Real shapes (EC2 instance type documentation), answered for aws.ec2.get_instance_type.
-INSTANCE_SHAPES: dict[str, Shape] = {
-    "m5.xlarge": Shape(4, 16384, 4, 15),
-    "m5a.xlarge": Shape(4, 16384, 4, 15),
-    "m6i.xlarge": Shape(4, 16384, 4, 15),
-    "m6a.xlarge": Shape(4, 16384, 4, 15),
-    "m7i.xlarge": Shape(4, 16384, 4, 15),
-    "m5.2xlarge": Shape(8, 32768, 4, 15),
-    "m5a.2xlarge": Shape(8, 32768, 4, 15),
-    "m6i.2xlarge": Shape(8, 32768, 4, 15),
-    "m6a.2xlarge": Shape(8, 32768, 4, 15),
-    "m7i.2xlarge": Shape(8, 32768, 4, 15),
-    "m5.4xlarge": Shape(16, 65536, 8, 30),
-    "c5.2xlarge": Shape(8, 16384, 4, 15),
-    "g4dn.xlarge": Shape(4, 16384, 3, 10, 1, "T4", 16384),
-    "g4dn.2xlarge": Shape(8, 32768, 3, 10, 1, "T4", 16384),
-    "g4dn.12xlarge": Shape(48, 196608, 8, 30, 4, "T4", 16384),
-    "g5.xlarge": Shape(4, 16384, 4, 15, 1, "A10G", 24576),
-    "g5.12xlarge": Shape(48, 196608, 8, 30, 4, "A10G", 24576),
-    "g6.xlarge": Shape(4, 16384, 4, 15, 1, "L4", 23034),
-    "g6e.xlarge": Shape(4, 32768, 4, 15, 1, "L40S", 46068),
-    "p3.2xlarge": Shape(8, 62464, 4, 15, 1, "V100", 16384),
-}
+# Real shapes (EC2 instance type documentation), answered for aws.ec2.get_instance_type. The table
+# lives in components/instance_catalog.py, which the preflight tool also uses.
+Shape = KnownShape
+INSTANCE_SHAPES: dict[str, KnownShape] = KNOWN_SHAPES
 
 
 def instance_type_result(instance_type: str) -> dict[str, Any]:
