@@ -1,0 +1,51 @@
+"""Pure tests of node templates: autoscaler tags derive from labels, taints and capacity."""
+
+from __future__ import annotations
+
+from components.node_template import GPU_TAINT, InstanceShape, NodeTemplate, Taint
+from components.pool_spec import NodePoolSpec, accelerator_label_value, build_node_template
+
+T4 = InstanceShape("g4dn.xlarge", 4, 16384, 1, "T4", "NVIDIA", 29)
+A10G = InstanceShape("g5.xlarge", 4, 16384, 1, "A10G", "NVIDIA", 58)
+
+
+def test_taint_tags_always_carry_the_effect() -> None:
+    template = NodeTemplate(labels={}, taints=(GPU_TAINT, Taint("spot", "", "PreferNoSchedule")), capacity={})
+    tags = template.autoscaler_tags("ml")
+    assert tags["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"] == "true:NoSchedule"
+    assert tags["k8s.io/cluster-autoscaler/node-template/taint/spot"] == ":PreferNoSchedule"
+
+
+def test_cpu_memory_and_pods_come_from_the_instance_type_not_tags() -> None:
+    template = NodeTemplate(labels={}, taints=(), capacity={"cpu": "4", "memory": "16384Mi", "pods": "29",
+                                                           "nvidia.com/gpu": "1", "ephemeral-storage": "100Gi"})
+    resource_tags = {k for k in template.autoscaler_tags("ml") if "/resources/" in k}
+    assert resource_tags == {"k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu",
+                             "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage"}
+
+
+def test_gpu_pool_template_uses_the_first_type_and_the_gpu_taint() -> None:
+    pool = NodePoolSpec(name="gpu", instance_types=("g5.xlarge", "g4dn.xlarge"), gpu=True, root_volume_gib=80,
+                        taints=(Taint("team", "a", "NoSchedule"),), scale_down_unneeded_time="10m")
+    template = build_node_template(pool, [A10G, T4])
+    assert template.taints == (GPU_TAINT, Taint("team", "a", "NoSchedule"))
+    assert template.capacity == {"cpu": "4", "memory": "16384Mi", "pods": "58", "ephemeral-storage": "80Gi",
+                                 "nvidia.com/gpu": "1"}
+    assert template.labels["k8s.amazonaws.com/accelerator"] == "nvidia-a10g-t4"
+    assert template.autoscaler_tags("ml")[
+        "k8s.io/cluster-autoscaler/node-template/autoscaling-options/scaledownunneededtime"] == "10m"
+
+
+def test_general_pool_template_has_no_gpu_facts() -> None:
+    shape = InstanceShape("m5.xlarge", 4, 16384, max_pods=58)
+    template = build_node_template(NodePoolSpec(name="general", instance_types=("m5.xlarge",)), [shape])
+    assert template.labels == {"node-pool": "general", "lifecycle": "Ec2Spot"}
+    assert template.taints == ()
+    assert "nvidia.com/gpu" not in template.capacity
+    assert not any("autoscaling-options" in k for k in template.autoscaler_tags("ml"))
+
+
+def test_accelerator_label_is_a_valid_label_value() -> None:
+    assert accelerator_label_value([T4]) == "nvidia-t4"
+    odd = InstanceShape("x.large", 4, 16384, 1, "H100 SXM/80GB", "NVIDIA")
+    assert accelerator_label_value([odd]) == "nvidia-h100-sxm-80gb"

@@ -1,0 +1,53 @@
+"""nodeadm user data: a MIME multipart document whose NodeConfig registers labels and taints."""
+
+from __future__ import annotations
+
+import email
+
+import yaml
+
+from components.node_template import GPU_TAINT, NodeTemplate, Taint
+from components.userdata import ClusterBootstrap, render_user_data
+
+CLUSTER = ClusterBootstrap("ml", "https://ABC.gr7.us-east-1.eks.amazonaws.com", "Q0EtREFUQQ==", "172.20.0.0/16")
+
+
+def parse_node_configs(user_data: str) -> list[dict]:
+    message = email.message_from_string(user_data)
+    assert message.is_multipart()
+    assert message.get_content_type() == "multipart/mixed"
+    parts = [part for part in message.walk() if not part.is_multipart()]
+    assert [p.get_content_type() for p in parts] == ["application/node.eks.aws"]
+    payloads = [p.get_payload(decode=True) for p in parts]
+    assert all(isinstance(payload, bytes) for payload in payloads)
+    return [yaml.safe_load(payload.decode()) for payload in payloads if isinstance(payload, bytes)]
+
+
+def test_node_config_joins_the_cluster_without_calling_eks() -> None:
+    (config,) = parse_node_configs(render_user_data(CLUSTER, []))
+    assert config["apiVersion"] == "node.eks.aws/v1alpha1"
+    assert config["kind"] == "NodeConfig"
+    assert config["spec"]["cluster"] == {
+        "name": "ml",
+        "apiServerEndpoint": "https://ABC.gr7.us-east-1.eks.amazonaws.com",
+        "certificateAuthority": "Q0EtREFUQQ==",
+        "cidr": "172.20.0.0/16",
+    }
+
+
+def test_kubelet_flags_register_the_templates_labels_and_taints() -> None:
+    template = NodeTemplate(
+        labels={"node-pool": "gpu", "nvidia.com/gpu": "true"},
+        taints=(GPU_TAINT, Taint("team", "research", "NoExecute")),
+        capacity={},
+    )
+    (config,) = parse_node_configs(render_user_data(CLUSTER, template.kubelet_flags()))
+    assert config["spec"]["kubelet"]["flags"] == [
+        "--node-labels=node-pool=gpu,nvidia.com/gpu=true",
+        "--register-with-taints=nvidia.com/gpu=true:NoSchedule,team=research:NoExecute",
+    ]
+
+
+def test_a_group_without_taints_registers_none() -> None:
+    template = NodeTemplate(labels={"node-pool": "general"}, taints=(), capacity={})
+    assert template.kubelet_flags() == ["--node-labels=node-pool=general"]
