@@ -50,3 +50,13 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert test_command.strip() == "make test"
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, re.MULTILINE)
+
+
+def test_the_package_and_the_program_require_the_same_dependencies() -> None:
+    block = re.search(r"^dependencies = \[(.*?)^\]", (ROOT / "pyproject.toml").read_text(), re.MULTILINE | re.DOTALL)
+    assert block is not None
+    dependencies = re.findall(r'"([^"]+)"', block[1])
+    requirements = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+                    if line.strip() and not line.startswith("#")]
+    assert len(dependencies) == 5
+    assert sorted(dependencies) == sorted(requirements)
