@@ -6,11 +6,20 @@ import pulumi
 
 import config
 from components import aws_facts
+from components.addons import (
+    AutoscaledPool,
+    ClusterAutoscaler,
+    ClusterAutoscalerArgs,
+    NodeTerminationHandler,
+    NodeTerminationHandlerArgs,
+    NvidiaDevicePlugin,
+    NvidiaDevicePluginArgs,
+)
 from components.cluster import Cluster, ClusterArgs
 from components.iam import partition_for_region
 from components.network import ExistingVpcArgs, Network, NewVpcArgs, PrivateSubnet
 from components.node_role import NodeRole, NodeRoleArgs
-from components.nodegroup import ClusterConnection, NodeGroup, NodeGroupArgs
+from components.nodegroup import ClusterConnection, NodeGroup, NodeGroupArgs, group_plan
 
 # Everything that can be wrong with the config is checked before the first resource.
 settings = config.load_settings()
@@ -89,6 +98,48 @@ node_groups = {
     for pool in settings.pools
 }
 cluster.add_coredns(after=[node_groups[settings.general_pool.name]])
+
+general = settings.general_pool
+if settings.device_plugin.enabled and settings.gpu_pools:
+    NvidiaDevicePlugin("nvidia-device-plugin", NvidiaDevicePluginArgs(
+        image=settings.device_plugin.image,
+        provider=cluster.provider,
+        gpu_pool_taints=[t for pool in settings.gpu_pools for t in pool.all_taints()],
+    ))
+autoscaler = settings.cluster_autoscaler
+if autoscaler.enabled:
+    ClusterAutoscaler("cluster-autoscaler", ClusterAutoscalerArgs(
+        cluster_name=cluster_name,
+        region=settings.region,
+        image=autoscaler.image,
+        provider=cluster.provider,
+        pools=[AutoscaledPool(pool.name, pool.gpu, node_groups[pool.name].asg_names) for pool in settings.pools],
+        general_pool=general.name,
+        general_pool_taints=general.taints,
+        expander=autoscaler.expander,
+        scale_down_unneeded_time=autoscaler.scale_down_unneeded_time,
+        scale_down_delay_after_add=autoscaler.scale_down_delay_after_add,
+        scale_down_utilization_threshold=autoscaler.scale_down_utilization_threshold,
+        max_node_provision_time=autoscaler.max_node_provision_time,
+        pod_identity_agent=cluster.pod_identity_agent,
+        tags=tags,
+    ))
+if settings.termination_handler.enabled:
+    NodeTerminationHandler("node-termination-handler", NodeTerminationHandlerArgs(
+        cluster_name=cluster_name,
+        region=settings.region,
+        image=settings.termination_handler.image,
+        provider=cluster.provider,
+        # Keyed by the ASG's own name suffix, so a hook keeps its name when other groups change.
+        asgs={f"{pool.name}{suffix}": asg for pool in settings.pools
+              for (suffix, _), asg in zip(group_plan(pool, network.private_subnets), node_groups[pool.name].asgs,
+                                          strict=True)},
+        heartbeat_timeout_seconds=settings.termination_handler.heartbeat_timeout_seconds,
+        general_pool=general.name,
+        general_pool_taints=general.taints,
+        pod_identity_agent=cluster.pod_identity_agent,
+        tags=tags,
+    ))
 
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("privateSubnets", [{"availabilityZone": s.availability_zone, "subnetId": s.subnet_id}

@@ -138,6 +138,12 @@ class ProgramMocks(pulumi.runtime.Mocks):
             state["keyId"] = f"{args.name}-key-id"
         if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
             state["latestVersion"] = 1
+        if args.typ == "aws:sqs/queue:Queue":
+            state["url"] = f"https://sqs.{REGION}.amazonaws.com/123456789012/{args.name}"
+            state["arn"] = f"arn:aws:sqs:{REGION}:123456789012:{args.name}"
+        if args.typ == "aws:autoscaling/group:Group":
+            state["arn"] = (f"arn:aws:autoscaling:{REGION}:123456789012:autoScalingGroup:"
+                            f"00000000-0000-0000-0000-000000000000:autoScalingGroupName/{inputs.get('name', args.name)}")
         if "name" not in inputs and args.typ.startswith("aws:"):
             state["name"] = f"{args.name}-generated"
         return resource_id, state

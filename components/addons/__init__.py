@@ -1,0 +1,16 @@
+"""Cluster add-ons as typed Kubernetes resources: NVIDIA device plugin, Cluster Autoscaler, NTH."""
+
+from .cluster_autoscaler import AutoscaledPool, ClusterAutoscaler, ClusterAutoscalerArgs
+from .device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs, device_plugin_daemonset_manifest
+from .termination_handler import NodeTerminationHandler, NodeTerminationHandlerArgs
+
+__all__ = [
+    "AutoscaledPool",
+    "ClusterAutoscaler",
+    "ClusterAutoscalerArgs",
+    "NodeTerminationHandler",
+    "NodeTerminationHandlerArgs",
+    "NvidiaDevicePlugin",
+    "NvidiaDevicePluginArgs",
+    "device_plugin_daemonset_manifest",
+]

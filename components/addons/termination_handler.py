@@ -1,0 +1,271 @@
+"""aws-node-termination-handler in queue mode: cordon and drain a node before EC2 takes it away.
+
+EventBridge sends Spot interruption warnings, rebalance recommendations, instance state changes,
+ASG terminate lifecycle actions and AWS Health scheduled changes to an SQS queue; one Deployment
+reads the queue and drains the node, within the 2-minute Spot warning. The lifecycle hook holds an
+ASG termination (scale-in, rebalance) until the drain is done.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from ..iam import to_json
+from ..node_template import POOL_LABEL, Taint
+from .common import (
+    binding_manifest,
+    kubernetes_object,
+    labels,
+    metadata,
+    non_root_pod_security_context,
+    pod_identity_role,
+    restricted_container_security_context,
+    rule,
+    selector_labels,
+    service_account_manifest,
+    tolerations_for,
+)
+
+APP = "aws-node-termination-handler"
+NAME = "aws-node-termination-handler"
+MANAGED_TAG = "aws-node-termination-handler/managed"
+LIFECYCLE_HOOK_NAME = "aws-node-termination-handler"
+PROBES_PORT = 8080
+RUN_AS = 1000  # the uid of the upstream image
+# Past the 2-minute Spot warning a message is useless; a short retention keeps stale ones out.
+MESSAGE_RETENTION_SECONDS = 300
+REQUESTS = {"cpu": "50m", "memory": "64Mi"}
+LIMITS = {"memory": "128Mi"}
+
+DESCRIBE_ACTIONS = (
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeTags",
+    "ec2:DescribeInstances",
+)
+LIFECYCLE_ACTIONS = ("autoscaling:CompleteLifecycleAction",)
+QUEUE_ACTIONS = ("sqs:DeleteMessage", "sqs:ReceiveMessage")
+
+
+def event_patterns(asg_names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Rule name suffix -> EventBridge pattern. Lifecycle actions only of this cluster's ASGs."""
+    return {
+        "spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
+        "rebalance": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"]},
+        "state-change": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
+        "asg-lifecycle": {
+            "source": ["aws.autoscaling"],
+            "detail-type": ["EC2 Instance-terminate Lifecycle Action"],
+            "detail": {"AutoScalingGroupName": list(asg_names)},
+        },
+        "scheduled-change": {
+            "source": ["aws.health"],
+            "detail-type": ["AWS Health Event"],
+            "detail": {"service": ["EC2"], "eventTypeCategory": ["scheduledChange"]},
+        },
+    }
+
+
+def queue_policy(queue_arn: str) -> dict[str, Any]:
+    """Lets EventBridge (and SQS itself) deliver to the queue; nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "EventBridgeSendMessage",
+            "Effect": "Allow",
+            "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+        }],
+    }
+
+
+def termination_handler_policy(queue_arn: str, asg_arns: Sequence[str]) -> dict[str, Any]:
+    """The handler's IAM policy: the six actions it uses, each on the narrowest resource it allows."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Describe", "Effect": "Allow", "Action": list(DESCRIBE_ACTIONS), "Resource": "*"},
+            {"Sid": "CompleteLifecycleActions", "Effect": "Allow", "Action": list(LIFECYCLE_ACTIONS),
+             "Resource": list(asg_arns)},
+            {"Sid": "ConsumeQueue", "Effect": "Allow", "Action": list(QUEUE_ACTIONS), "Resource": queue_arn},
+        ],
+    }
+
+
+def cluster_role_manifest() -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": metadata(NAME, APP, None),
+        "rules": [
+            rule([""], ["nodes"], ["get", "list", "patch", "update"]),
+            rule([""], ["pods"], ["list", "get"]),
+            rule([""], ["pods/eviction"], ["create"]),
+            rule(["apps"], ["daemonsets"], ["get"]),
+            rule([""], ["events"], ["create", "patch"]),
+        ],
+    }
+
+
+def deployment_manifest(image: str, queue_url: pulumi.Input[str], region: str, general_pool: str = "general",
+                        general_pool_taints: Sequence[Taint] = ()) -> dict[str, Any]:
+    """The queue-mode Deployment. `queue_url` may be an output; everything else is plain data."""
+    def field_ref(name: str, path: str) -> dict[str, Any]:
+        return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}}
+
+    env = [
+        field_ref("NODE_NAME", "spec.nodeName"),
+        field_ref("POD_NAME", "metadata.name"),
+        field_ref("NAMESPACE", "metadata.namespace"),
+        {"name": "ENABLE_SQS_TERMINATION_DRAINING", "value": "true"},
+        {"name": "QUEUE_URL", "value": queue_url},
+        {"name": "AWS_REGION", "value": region},
+        # Only instances of this project's ASGs (they carry the tag) are drained.
+        {"name": "CHECK_TAG_BEFORE_DRAINING", "value": "true"},
+        {"name": "MANAGED_TAG", "value": MANAGED_TAG},
+        {"name": "DELETE_LOCAL_DATA", "value": "true"},
+        {"name": "IGNORE_DAEMON_SETS", "value": "true"},
+        {"name": "POD_TERMINATION_GRACE_PERIOD", "value": "-1"},
+        # The drain must finish inside the 2-minute Spot warning.
+        {"name": "NODE_TERMINATION_GRACE_PERIOD", "value": "120"},
+        {"name": "EMIT_KUBERNETES_EVENTS", "value": "true"},
+        {"name": "ENABLE_PROBES_SERVER", "value": "true"},
+        {"name": "PROBES_SERVER_PORT", "value": str(PROBES_PORT)},
+        {"name": "PROBES_SERVER_ENDPOINT", "value": "/healthz"},
+        {"name": "LOG_LEVEL", "value": "info"},
+    ]
+    pod_spec: dict[str, Any] = {
+        "serviceAccountName": NAME,
+        "priorityClassName": "system-cluster-critical",
+        # Not on a GPU node: those come and go with the autoscaler.
+        "nodeSelector": {POOL_LABEL: general_pool},
+        "securityContext": non_root_pod_security_context(RUN_AS),
+        "containers": [{
+            "name": "aws-node-termination-handler",
+            "image": image,
+            "env": env,
+            "ports": [{"name": "liveness-probe", "containerPort": PROBES_PORT, "protocol": "TCP"}],
+            "livenessProbe": {
+                "httpGet": {"path": "/healthz", "port": PROBES_PORT},
+                "initialDelaySeconds": 5,
+                "periodSeconds": 5,
+            },
+            "resources": {"requests": dict(REQUESTS), "limits": dict(LIMITS)},
+            "securityContext": restricted_container_security_context(),
+        }],
+    }
+    if general_pool_taints:
+        pod_spec["tolerations"] = tolerations_for(general_pool_taints)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(NAME, APP),
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": selector_labels(APP)},
+            "template": {"metadata": {"labels": labels(APP)}, "spec": pod_spec},
+        },
+    }
+
+
+@dataclass(frozen=True)
+class NodeTerminationHandlerArgs:
+    """Inputs of `NodeTerminationHandler`.
+
+    - `cluster_name`, `region`: the EKS cluster and its region.
+    - `image`: the handler image, a pinned v1.25.x.
+    - `provider`: the Kubernetes provider of the cluster.
+    - `asgs`: every ASG of the cluster, by a stable key used in resource names (e.g. the ASG name).
+      Each gets a TERMINATING lifecycle hook; its instances must carry `MANAGED_TAG`.
+    - `heartbeat_timeout_seconds`: how long a lifecycle hook waits for the handler.
+    - `general_pool`, `general_pool_taints`: where the handler runs, and the taints it tolerates there.
+    - `pod_identity_agent`: the eks-pod-identity-agent add-on the association waits for.
+    """
+
+    cluster_name: str
+    region: str
+    image: str
+    provider: pulumi.ProviderResource
+    asgs: Mapping[str, aws.autoscaling.Group]
+    heartbeat_timeout_seconds: int = 300
+    general_pool: str = "general"
+    general_pool_taints: Sequence[Taint] = ()
+    pod_identity_agent: pulumi.Resource | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class NodeTerminationHandler(pulumi.ComponentResource):
+    """aws-node-termination-handler in queue mode.
+
+    Creates an SQS queue (SSE-SQS encryption, 5-minute retention) with a policy letting EventBridge
+    send to it; five EventBridge rules (`event_patterns`) targeting it; a TERMINATING lifecycle hook
+    (default result CONTINUE) on every ASG; an IAM role trusted by EKS Pod Identity with
+    `termination_handler_policy` inline and its Pod Identity association; and in kube-system a
+    ServiceAccount, ClusterRole and binding, and the Deployment (`deployment_manifest`).
+
+    Outputs: `queue_url`, `queue_arn`, `role_arn`.
+    """
+
+    def __init__(self, name: str, args: NodeTerminationHandlerArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-gpu-spot:addons:NodeTerminationHandler", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        tags = dict(args.tags)
+
+        self.queue = aws.sqs.Queue(f"{name}-queue", sqs_managed_sse_enabled=True,
+                                   message_retention_seconds=MESSAGE_RETENTION_SECONDS, tags=tags, opts=child)
+        aws.sqs.QueuePolicy(f"{name}-queue-policy", queue_url=self.queue.url,
+                            policy=self.queue.arn.apply(lambda arn: to_json(queue_policy(arn))), opts=child)
+
+        asg_names = pulumi.Output.all(*[asg.name for asg in args.asgs.values()])
+        for suffix in event_patterns([]):
+            rule_resource = aws.cloudwatch.EventRule(
+                f"{name}-{suffix}",
+                description=f"{suffix} events for aws-node-termination-handler of EKS cluster {args.cluster_name}",
+                event_pattern=asg_names.apply(lambda names, key=suffix: json.dumps(
+                    event_patterns([str(n) for n in names])[key], sort_keys=True)),
+                tags=tags,
+                opts=child,
+            )
+            aws.cloudwatch.EventTarget(f"{name}-{suffix}", rule=rule_resource.name, arn=self.queue.arn, opts=child)
+
+        for key, asg in args.asgs.items():
+            aws.autoscaling.LifecycleHook(
+                f"{name}-{key}",
+                name=LIFECYCLE_HOOK_NAME,
+                autoscaling_group_name=asg.name,
+                lifecycle_transition="autoscaling:EC2_INSTANCE_TERMINATING",
+                default_result="CONTINUE",
+                heartbeat_timeout=args.heartbeat_timeout_seconds,
+                opts=child,
+            )
+
+        policy = pulumi.Output.all(self.queue.arn, *[asg.arn for asg in args.asgs.values()]).apply(
+            lambda arns: to_json(termination_handler_policy(str(arns[0]), [str(a) for a in arns[1:]])))
+        association = pod_identity_role(
+            name, cluster_name=args.cluster_name, service_account=NAME, policy=policy,
+            description=f"aws-node-termination-handler of EKS cluster {args.cluster_name}",
+            pod_identity_agent=args.pod_identity_agent, tags=args.tags, parent=self)
+
+        before_deployment: list[pulumi.Resource] = [association]
+        before_deployment.append(kubernetes_object(f"{name}-sa", service_account_manifest(NAME, APP), k8s_opts))
+        before_deployment.append(kubernetes_object(f"{name}-clusterrole", cluster_role_manifest(), k8s_opts))
+        before_deployment.append(kubernetes_object(
+            f"{name}-clusterrolebinding",
+            binding_manifest("ClusterRoleBinding", NAME, APP, "ClusterRole", NAME), k8s_opts))
+        self.deployment = kubernetes_object(
+            f"{name}-deployment",
+            deployment_manifest(args.image, self.queue.url, args.region, args.general_pool, args.general_pool_taints),
+            pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=before_deployment))
+
+        self.queue_url = self.queue.url
+        self.queue_arn = self.queue.arn
+        self.role_arn = association.role_arn
+        self.register_outputs({"queue_url": self.queue_url, "queue_arn": self.queue_arn, "role_arn": self.role_arn})
