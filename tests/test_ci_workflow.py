@@ -1,0 +1,172 @@
+"""The GitHub Actions workflow: valid against the workflow schema (offline) and doing what the README says."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.harness import ROOT, stack_config
+
+WORKFLOW_PATH = ROOT / ".github" / "workflows" / "pulumi.yml"
+WORKFLOW_TEXT = WORKFLOW_PATH.read_text()
+WORKFLOW: dict[Any, Any] = yaml.safe_load(WORKFLOW_TEXT)
+JOBS: dict[str, dict[str, Any]] = WORKFLOW["jobs"]
+README = (ROOT / "README.md").read_text()
+CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+
+
+def readme_test_command() -> str:
+    """The README's test command, found the way tests/test_project_files.py finds it."""
+    blocks = re.findall(r"^```sh\n(.*?)```", README, re.MULTILINE | re.DOTALL)
+    return next(line for block in blocks for line in block.splitlines() if "test" in line).strip()
+
+
+def triggers() -> dict[str, Any]:
+    # YAML 1.1 reads the key `on` as the boolean True.
+    return WORKFLOW["on"] if "on" in WORKFLOW else WORKFLOW[True]
+
+
+def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in job["steps"] if s.get("uses", "").split("@")[0] == action]
+
+
+def check_workflow_schema(path: Path) -> subprocess.CompletedProcess[str]:
+    # A proxy that refuses every connection: the check must not need the network.
+    env = {**os.environ, "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+           "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "NO_PROXY": "", "no_proxy": ""}
+    return subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", str(path)],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def test_workflow_is_valid_against_the_github_workflow_schema() -> None:
+    result = check_workflow_schema(WORKFLOW_PATH)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def write_copy(tmp_path: Path, change: Any) -> Path:
+    copy = yaml.safe_load(WORKFLOW_TEXT)
+    copy["on"] = copy.pop(True)  # back to the key GitHub reads
+    change(copy)
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(copy, sort_keys=False))
+    return path
+
+
+def test_an_unchanged_copy_passes_so_the_broken_copies_fail_for_their_breakage(tmp_path: Path) -> None:
+    result = check_workflow_schema(write_copy(tmp_path, lambda w: None))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("break_it", [
+    pytest.param(lambda w: w["jobs"]["test"].pop("runs-on"), id="job-without-runs-on"),
+    pytest.param(lambda w: w.__setitem__("deploy-to", "prod"), id="unknown-top-level-key"),
+    pytest.param(lambda w: w["jobs"]["preview"]["permissions"].__setitem__("id-token", "admin"), id="bad-permission"),
+])
+def test_the_schema_check_rejects_a_broken_workflow(tmp_path: Path, break_it: Any) -> None:
+    result = check_workflow_schema(write_copy(tmp_path, break_it))
+    assert result.returncode != 0, result.stdout
+    assert "broken.yml" in result.stdout + result.stderr
+
+
+def test_runs_on_pull_requests_and_pushes_to_main() -> None:
+    on = triggers()
+    assert on["pull_request"]["branches"] == ["main"]
+    assert on["push"]["branches"] == ["main"]
+    assert WORKFLOW["permissions"] == {}
+
+
+def test_the_test_job_runs_exactly_the_readme_test_command() -> None:
+    command = readme_test_command()
+    assert command == "make test"
+    test = JOBS["test"]
+    assert [s["run"].strip() for s in test["steps"] if "run" in s] == [command]
+    assert test["permissions"] == {"contents": "read"}
+    assert "if" not in test  # on every pull request, including forks, and every push
+    python = steps_using(test, "actions/setup-python")
+    assert len(python) == 1 and python[0]["with"]["python-version"] == "3.11"
+
+
+def test_preview_runs_after_the_tests_with_exactly_three_permissions() -> None:
+    preview = JOBS["preview"]
+    assert preview["needs"] == "test"
+    assert "github.event_name == 'pull_request'" in preview["if"]
+    assert preview["permissions"] == {"id-token": "write", "pull-requests": "write", "contents": "read"}
+
+
+def test_preview_diffs_every_stack_and_comments_on_the_pull_request() -> None:
+    preview = JOBS["preview"]
+    matrix = preview["strategy"]["matrix"]["include"]
+    assert sorted(m["stack"] for m in matrix) == STACKS == ["dev", "prod"]
+    for entry in matrix:
+        # The credentials' region is the stack's region.
+        assert entry["region"] == stack_config(ROOT / f"Pulumi.{entry['stack']}.yaml")["aws:region"]
+    (step,) = steps_using(preview, "pulumi/actions")
+    assert step["uses"] == "pulumi/actions@v6"
+    inputs = step["with"]
+    assert inputs["command"] == "preview"
+    assert inputs["stack-name"] == "${{ matrix.stack }}"
+    assert inputs["diff"] is True
+    assert inputs["comment-on-pr"] is True
+    assert inputs["github-token"] == "${{ secrets.GITHUB_TOKEN }}"
+
+
+def test_pulumi_cli_version_is_pinned() -> None:
+    version = WORKFLOW["env"]["PULUMI_VERSION"]
+    assert re.fullmatch(r"3\.\d+\.\d+", version), version
+    for job in ("preview", "up"):
+        (step,) = steps_using(JOBS[job], "pulumi/actions")
+        assert step["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}"
+
+
+def test_aws_credentials_come_from_oidc_role_assumption_only() -> None:
+    for name in ("preview", "up"):
+        job = JOBS[name]
+        (step,) = steps_using(job, "aws-actions/configure-aws-credentials")
+        assert step["uses"] == "aws-actions/configure-aws-credentials@v4"
+        assert step["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+        assert step["with"]["aws-region"] == "${{ matrix.region }}"
+        assert job["permissions"]["id-token"] == "write"
+    for job in JOBS.values():
+        for step in job["steps"]:
+            assert not {"aws-access-key-id", "aws-secret-access-key", "aws-session-token"} & set(step.get("with", {}))
+    assert "AWS_ACCESS_KEY_ID" not in WORKFLOW_TEXT and "AWS_SECRET_ACCESS_KEY" not in WORKFLOW_TEXT
+
+
+def test_up_is_optional_gated_by_an_environment_and_never_cancelled() -> None:
+    up = JOBS["up"]
+    assert up["needs"] == "test"
+    assert "github.event_name == 'push'" in up["if"]
+    assert "vars.ENABLE_PULUMI_UP == 'true'" in up["if"]
+    assert up["environment"] == "production"
+    assert up["permissions"] == {"id-token": "write", "contents": "read"}
+    assert "${{ matrix.stack }}" in up["concurrency"]["group"]
+    assert up["concurrency"]["cancel-in-progress"] is False
+    assert up["strategy"]["max-parallel"] == 1
+    assert [m["stack"] for m in up["strategy"]["matrix"]["include"]] == ["dev", "prod"]
+    (step,) = steps_using(up, "pulumi/actions")
+    assert step["with"]["command"] == "up"
+    assert step["with"]["stack-name"] == "${{ matrix.stack }}"
+
+
+def test_every_action_is_pinned_to_a_version() -> None:
+    uses = [s["uses"] for job in JOBS.values() for s in job["steps"] if "uses" in s]
+    assert uses
+    for ref in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+(\.\d+)*|[0-9a-f]{40})", ref), ref
+
+
+def test_readme_documents_every_secret_and_variable_the_workflow_reads() -> None:
+    names = set(re.findall(r"\b(?:secrets|vars)\.([A-Z_]+)", WORKFLOW_TEXT)) - {"GITHUB_TOKEN"}
+    assert {"AWS_ROLE_ARN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "ENABLE_PULUMI_UP"} <= names
+    missing = {name for name in names if f"`{name}`" not in README}
+    assert not missing, f"README does not document: {sorted(missing)}"
+    assert "token.actions.githubusercontent.com" in README
+    assert "`production`" in README
