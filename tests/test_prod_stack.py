@@ -33,7 +33,7 @@ def test_one_nat_gateway_per_zone_and_each_zone_routes_through_its_own(prod: Pro
     vpc = prod.one("aws:ec2/vpc:Vpc")
     assert vpc.inputs["cidrBlock"] == "10.64.0.0/16"
     subnets = prod.of_type("aws:ec2/subnet:Subnet")
-    assert all(ipaddress.ip_network(s.inputs["cidrBlock"]).subnet_of(ipaddress.ip_network("10.64.0.0/16"))
+    assert all(ipaddress.IPv4Network(s.inputs["cidrBlock"]).subnet_of(ipaddress.IPv4Network("10.64.0.0/16"))
                for s in subnets)
     public = [s for s in subnets if "kubernetes.io/role/elb" in s.inputs["tags"]]
     private = [s for s in subnets if "kubernetes.io/role/internal-elb" in s.inputs["tags"]]
