@@ -427,8 +427,11 @@ class StackTemplates:
 
 def groups_from_stack_config(path: str | Path, region: str = "", shape_source: str = "auto") -> StackTemplates:
     """Templates computed from a `Pulumi.<stack>.yaml` by the code that writes the ASG tags."""
-    import config  # project-local (not part of the components library): only this path needs it
-
+    try:
+        config = importlib.import_module("config")  # project-local, not part of the components library
+    except ImportError:
+        raise PreflightError("--stack-config needs the project's config/ package: run from the eks-gpu-spot "
+                             "project root, or use --stack-output") from None
     from .pool_spec import build_node_template
 
     path = Path(path)

@@ -402,6 +402,15 @@ def test_an_unknown_instance_type_without_aws_is_a_clear_error(tmp_path: Path) -
         groups_from_stack_config(stack, shape_source="builtin")
 
 
+def test_a_bad_stack_config_is_bad_input(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.typo.yaml"
+    stack.write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1", "eks-gpu-spot:gpuPool": []}}))
+    code, out, err = run_cli("--stack-config", str(stack), "--instance-shapes", "builtin",
+                             str(EXAMPLES / "cuda-vector-add.yaml"))
+    assert (code, out) == (2, "")
+    assert "config key 'eks-gpu-spot:gpuPool'" in err and "Did you mean 'gpuPools'?" in err
+
+
 def fake_boto3(credentials: object, described: list[dict[str, Any]]) -> types.ModuleType:
     class Session:
         def __init__(self, region_name: str | None = None) -> None:
