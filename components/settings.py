@@ -1,11 +1,15 @@
-"""Frozen, typed settings the program is built from. `config.loader` makes them from stack config."""
+"""Frozen, typed settings of a whole GPU Spot cluster.
+
+The project's `config/` makes them from stack config and validates them; library users may build
+them directly and hand them to `GpuSpotCluster`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from components.pool_spec import NodePoolSpec
+from .pool_spec import NodePoolSpec
 
 
 @dataclass(frozen=True)

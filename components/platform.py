@@ -1,0 +1,197 @@
+"""The whole GPU Spot cluster as one component: network, control plane, node groups, add-ons."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from .addons import (
+    AutoscaledPool,
+    ClusterAutoscaler,
+    ClusterAutoscalerArgs,
+    NodeTerminationHandler,
+    NodeTerminationHandlerArgs,
+    NvidiaDevicePlugin,
+    NvidiaDevicePluginArgs,
+)
+from .addons.termination_handler import MANAGED_TAG
+from .cluster import Cluster, ClusterArgs
+from .iam import partition_for_region
+from .network import ExistingVpcArgs, Network, NewVpcArgs, PrivateSubnet
+from .node_role import NodeRole, NodeRoleArgs
+from .node_template import InstanceShape
+from .nodegroup import ClusterConnection, NodeGroup, NodeGroupArgs, group_plan
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class GpuSpotClusterArgs:
+    """Inputs of `GpuSpotCluster`.
+
+    - `settings`: the validated settings (the project's `config.load_settings()` makes them).
+    - `zones`: for a new VPC, the zones to use (`az_count` of them); for an existing VPC, the zone
+      of each of `settings.network.existing_private_subnet_ids`, in the same order.
+    - `shapes`: the shape of every instance type the pools use (`aws_facts.instance_shapes`).
+    """
+
+    settings: Settings
+    zones: Sequence[str]
+    shapes: Mapping[str, InstanceShape]
+
+
+class GpuSpotCluster(pulumi.ComponentResource):
+    """An EKS cluster whose GPU nodes are Spot and scale from zero and back to zero.
+
+    Creates a `Network` (new VPC or existing one), a `NodeRole` per pool, the `Cluster` with an
+    access entry per node role, a `NodeGroup` per pool (the general pool first; one ASG per zone for
+    GPU pools), managed CoreDNS once nodes exist, and the enabled add-ons: `NvidiaDevicePlugin`,
+    `ClusterAutoscaler`, `NodeTerminationHandler`. Each piece is also usable on its own.
+
+    Outputs: `network`, `cluster`, `node_groups` (pool name -> `NodeGroup`), `outputs()` for
+    stack exports.
+    """
+
+    def __init__(self, name: str, args: GpuSpotClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-gpu-spot:index:GpuSpotCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        cluster_name = settings.cluster.name
+        self.settings = settings
+        tags = {**settings.cluster.tags, "eks-gpu-spot/cluster": cluster_name}
+        partition = partition_for_region(settings.region)
+
+        self.network = Network("network", self._network_args(args, tags), opts=child)
+        node_roles = {pool.name: NodeRole(f"{pool.name}-node", NodeRoleArgs(partition=partition, tags=tags), opts=child)
+                      for pool in settings.pools}
+        self.cluster = Cluster(cluster_name, ClusterArgs(
+            name=cluster_name,
+            kubernetes_version=settings.cluster.kubernetes_version,
+            vpc_id=self.network.vpc_id,
+            private_subnet_ids=[s.subnet_id for s in self.network.private_subnets],
+            public_subnet_ids=self.network.public_subnet_ids,
+            node_role_arns={pool: role.arn for pool, role in node_roles.items()},
+            endpoint_public_access=settings.cluster.endpoint_public_access,
+            public_access_cidrs=settings.cluster.public_access_cidrs,
+            log_types=settings.cluster.log_types,
+            service_cidr=settings.cluster.service_cidr,
+            deletion_protection=settings.cluster.deletion_protection,
+            managed_addon_versions=settings.cluster.managed_addon_versions,
+            tags=tags,
+        ), opts=child)
+
+        connection = ClusterConnection(
+            name=cluster_name,
+            kubernetes_version=settings.cluster.kubernetes_version,
+            endpoint=self.cluster.endpoint,
+            certificate_authority=self.cluster.certificate_authority,
+            service_cidr=settings.cluster.service_cidr,
+            node_security_group_id=self.cluster.node_security_group_id,
+        )
+        # The handler only drains instances that carry its managed tag.
+        propagated_tags = {MANAGED_TAG: "true"} if settings.termination_handler.enabled else {}
+        self.node_groups = {
+            pool.name: NodeGroup(pool.name, NodeGroupArgs(
+                pool=pool,
+                shapes=[args.shapes[t] for t in pool.instance_types],
+                cluster=connection,
+                subnets=self.network.private_subnets,
+                node_role=node_roles[pool.name],
+                propagated_tags=propagated_tags,
+                partition=partition,
+                tags=tags,
+            ), opts=child)
+            for pool in settings.pools
+        }
+        self.cluster.add_coredns(after=[self.node_groups[settings.general_pool.name]])
+        self._add_addons(tags, child)
+        self.register_outputs(self.outputs())
+
+    @staticmethod
+    def _network_args(args: GpuSpotClusterArgs, tags: Mapping[str, str]) -> NewVpcArgs | ExistingVpcArgs:
+        network = args.settings.network
+        if network.creates_vpc:
+            return NewVpcArgs(
+                cluster_name=args.settings.cluster.name,
+                cidr=network.vpc_cidr,
+                availability_zones=list(args.zones[: network.az_count]),
+                private_subnet_cidrs=network.private_subnet_cidrs,
+                public_subnet_cidrs=network.public_subnet_cidrs,
+                nat_per_az=network.nat_mode == "perAz",
+                tags=tags,
+            )
+        return ExistingVpcArgs(
+            vpc_id=network.existing_vpc_id,
+            private_subnets=[PrivateSubnet(zone, subnet_id) for zone, subnet_id
+                             in zip(args.zones, network.existing_private_subnet_ids, strict=True)],
+            public_subnet_ids=network.existing_public_subnet_ids,
+        )
+
+    def _add_addons(self, tags: Mapping[str, str], child: pulumi.ResourceOptions) -> None:
+        settings, cluster = self.settings, self.cluster
+        general = settings.general_pool
+        if settings.device_plugin.enabled and settings.gpu_pools:
+            NvidiaDevicePlugin("nvidia-device-plugin", NvidiaDevicePluginArgs(
+                image=settings.device_plugin.image,
+                provider=cluster.provider,
+                gpu_pool_taints=[t for pool in settings.gpu_pools for t in pool.all_taints()],
+            ), opts=child)
+        autoscaler = settings.cluster_autoscaler
+        if autoscaler.enabled:
+            ClusterAutoscaler("cluster-autoscaler", ClusterAutoscalerArgs(
+                cluster_name=cluster.name,
+                region=settings.region,
+                image=autoscaler.image,
+                provider=cluster.provider,
+                pools=[AutoscaledPool(pool.name, pool.gpu, self.node_groups[pool.name].asg_names)
+                       for pool in settings.pools],
+                general_pool=general.name,
+                general_pool_taints=general.taints,
+                expander=autoscaler.expander,
+                scale_down_unneeded_time=autoscaler.scale_down_unneeded_time,
+                scale_down_delay_after_add=autoscaler.scale_down_delay_after_add,
+                scale_down_utilization_threshold=autoscaler.scale_down_utilization_threshold,
+                max_node_provision_time=autoscaler.max_node_provision_time,
+                pod_identity_agent=cluster.pod_identity_agent,
+                tags=tags,
+            ), opts=child)
+        if settings.termination_handler.enabled:
+            NodeTerminationHandler("node-termination-handler", NodeTerminationHandlerArgs(
+                cluster_name=cluster.name,
+                region=settings.region,
+                image=settings.termination_handler.image,
+                provider=cluster.provider,
+                # Keyed by the ASG's own name suffix, so a hook keeps its name when other groups change.
+                asgs={f"{pool.name}{suffix}": asg for pool in settings.pools
+                      for (suffix, _), asg in zip(group_plan(pool, self.network.private_subnets),
+                                                  self.node_groups[pool.name].asgs, strict=True)},
+                heartbeat_timeout_seconds=settings.termination_handler.heartbeat_timeout_seconds,
+                general_pool=general.name,
+                general_pool_taints=general.taints,
+                pod_identity_agent=cluster.pod_identity_agent,
+                tags=tags,
+            ), opts=child)
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack outputs of the cluster (the kubeconfig is secret)."""
+        network, cluster = self.network, self.cluster
+        return {
+            "vpcId": network.vpc_id,
+            "privateSubnets": [{"availabilityZone": s.availability_zone, "subnetId": s.subnet_id}
+                               for s in network.private_subnets],
+            "publicSubnetIds": network.public_subnet_ids,
+            "clusterName": cluster.name,
+            "clusterEndpoint": cluster.endpoint,
+            "clusterCertificateAuthority": cluster.certificate_authority,
+            "serviceCidr": cluster.service_cidr,
+            "clusterSecurityGroupId": cluster.cluster_security_group_id,
+            "nodeSecurityGroupId": cluster.node_security_group_id,
+            "kubeconfig": cluster.kubeconfig,
+            "nodeGroups": {
+                name: {"asgNames": group.asg_names, "instanceTypes": group.instance_types,
+                       "template": group.template.to_json()}
+                for name, group in self.node_groups.items()
+            },
+        }
