@@ -10,6 +10,8 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from .nodegroup import ClusterConnection
+
 DEFAULT_LOG_TYPES = ("api", "audit", "authenticator")
 
 
@@ -133,6 +135,17 @@ class Cluster(pulumi.ComponentResource):
             "node_security_group_id": self.node_security_group_id,
             "kubeconfig": self.kubeconfig,
         })
+
+    def connection(self) -> ClusterConnection:
+        """What a `NodeGroup` needs to join this cluster."""
+        return ClusterConnection(
+            name=self.name,
+            kubernetes_version=self._args.kubernetes_version,
+            endpoint=self.endpoint,
+            certificate_authority=self.certificate_authority,
+            service_cidr=self.service_cidr,
+            node_security_group_id=self.node_security_group_id,
+        )
 
     def add_coredns(self, after: Sequence[pulumi.Resource]) -> aws.eks.Addon:
         """The managed CoreDNS add-on, created once `after` (the node groups) exist."""

@@ -23,7 +23,7 @@ from .iam import partition_for_region
 from .network import ExistingVpcArgs, Network, NewVpcArgs, PrivateSubnet
 from .node_role import NodeRole, NodeRoleArgs
 from .node_template import InstanceShape
-from .nodegroup import ClusterConnection, NodeGroup, NodeGroupArgs, group_plan
+from .nodegroup import NodeGroup, NodeGroupArgs, group_plan
 from .settings import Settings
 
 
@@ -82,14 +82,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
             tags=tags,
         ), opts=child)
 
-        connection = ClusterConnection(
-            name=cluster_name,
-            kubernetes_version=settings.cluster.kubernetes_version,
-            endpoint=self.cluster.endpoint,
-            certificate_authority=self.cluster.certificate_authority,
-            service_cidr=settings.cluster.service_cidr,
-            node_security_group_id=self.cluster.node_security_group_id,
-        )
+        connection = self.cluster.connection()
         # The handler only drains instances that carry its managed tag.
         propagated_tags = {MANAGED_TAG: "true"} if settings.termination_handler.enabled else {}
         self.node_groups = {

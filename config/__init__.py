@@ -1,9 +1,6 @@
 """Typed stack configuration: the only reader of `pulumi.Config`."""
 
-from .aws_checks import check_distinct_zones, check_instance_shapes, check_zone_count
-from .errors import ConfigError
-from .loader import PROJECT, TOP_LEVEL_KEYS, load_settings, parse_settings
-from .settings import (
+from components.settings import (
     ClusterAutoscalerSettings,
     ClusterSettings,
     DevicePluginSettings,
@@ -11,6 +8,10 @@ from .settings import (
     Settings,
     TerminationHandlerSettings,
 )
+
+from .aws_checks import check_distinct_zones, check_instance_shapes, check_zone_count
+from .errors import ConfigError
+from .loader import PROJECT, TOP_LEVEL_KEYS, load_settings, parse_settings
 
 __all__ = [
     "PROJECT",

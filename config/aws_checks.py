@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from components.node_template import InstanceShape
+from components.settings import Settings
 
 from .errors import ConfigError
 from .loader import PROJECT
-from .settings import Settings
 
 
 def check_zone_count(settings: Settings, zone_names: Sequence[str]) -> None:

@@ -21,9 +21,7 @@ from components.node_template import (
     Taint,
 )
 from components.pool_spec import SPOT_ALLOCATION_STRATEGIES, NodePoolSpec
-
-from .errors import ConfigError, reject_unknown
-from .settings import (
+from components.settings import (
     ClusterAutoscalerSettings,
     ClusterSettings,
     DevicePluginSettings,
@@ -31,6 +29,8 @@ from .settings import (
     Settings,
     TerminationHandlerSettings,
 )
+
+from .errors import ConfigError, reject_unknown
 from .versions import (
     CLUSTER_AUTOSCALER_IMAGE_REPOSITORY,
     CLUSTER_AUTOSCALER_TAGS,

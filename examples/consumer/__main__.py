@@ -3,7 +3,7 @@ GPU pool added piece by piece from that cluster's outputs."""
 
 import pulumi
 from eks_gpu_spot import aws_facts
-from eks_gpu_spot.nodegroup import ClusterConnection, NodeGroup, NodeGroupArgs
+from eks_gpu_spot.nodegroup import NodeGroup, NodeGroupArgs
 from eks_gpu_spot.platform import GpuSpotCluster, GpuSpotClusterArgs
 from eks_gpu_spot.pool_spec import NodePoolSpec
 from eks_gpu_spot.settings import (
@@ -43,21 +43,14 @@ zones = aws_facts.availability_zones()[:2]
 shapes = aws_facts.instance_shapes(["m6i.xlarge", "m6a.xlarge", "m5.xlarge", "g4dn.xlarge", "g6e.xlarge"])
 platform = GpuSpotCluster("research", GpuSpotClusterArgs(settings=settings, zones=zones, shapes=shapes))
 
-# The second GPU pool knows the cluster only through its outputs, as it would for a cluster built
-# by another stack; without a node role given, it creates its own role and EKS access entry.
+# The second GPU pool knows the cluster only through its outputs (a ClusterConnection, which can
+# also be built by hand for a cluster of another stack); without a node role given, it creates its own role and EKS access entry.
 # The autoscaler finds it by its discovery tags.
 large_gpu = NodeGroup("gpu-l40s", NodeGroupArgs(
     pool=NodePoolSpec(name="gpu-l40s", instance_types=("g6e.xlarge",), gpu=True, max_size=1,
                       root_volume_gib=200, scale_down_unneeded_time="10m"),
     shapes=[shapes["g6e.xlarge"]],
-    cluster=ClusterConnection(
-        name=platform.cluster.name,
-        kubernetes_version=settings.cluster.kubernetes_version,
-        endpoint=platform.cluster.endpoint,
-        certificate_authority=platform.cluster.certificate_authority,
-        service_cidr=platform.cluster.service_cidr,
-        node_security_group_id=platform.cluster.node_security_group_id,
-    ),
+    cluster=platform.cluster.connection(),
     subnets=platform.network.private_subnets,
 ))
 
