@@ -450,7 +450,7 @@ def groups_from_stack_config(path: str | Path, region: str = "", shape_source: s
     project_file = path.parent / "Pulumi.yaml"
     if project_file.exists():
         project = (yaml.safe_load(project_file.read_text()) or {}).get("name") or project
-    strings = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+    strings = config.config_strings(raw)
     region = region or strings.get("aws:region", "")
     try:
         settings = config.parse_settings(strings, project=project, stack=stack, region=region)

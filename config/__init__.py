@@ -11,7 +11,7 @@ from components.settings import (
 
 from .aws_checks import check_distinct_zones, check_instance_shapes, check_zone_count
 from .errors import ConfigError
-from .loader import PROJECT, TOP_LEVEL_KEYS, load_settings, parse_settings
+from .loader import PROJECT, TOP_LEVEL_KEYS, config_strings, load_settings, parse_settings
 
 __all__ = [
     "PROJECT",
@@ -26,6 +26,7 @@ __all__ = [
     "check_distinct_zones",
     "check_instance_shapes",
     "check_zone_count",
+    "config_strings",
     "load_settings",
     "parse_settings",
 ]

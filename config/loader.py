@@ -476,15 +476,20 @@ def parse_settings(raw: Mapping[str, str], *, project: str = PROJECT, stack: str
     return settings
 
 
+def config_strings(values: Mapping[str, Any]) -> dict[str, str]:
+    """Config values as Pulumi hands them to a program: strings, with objects and lists as JSON."""
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
 def load_settings() -> Settings:
     """Read this stack's config through Pulumi and validate it."""
     import pulumi
     from pulumi.runtime import config as runtime_config
 
-    raw: dict[str, str] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     region = pulumi.Config("aws").get("region") or ""
     return parse_settings(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()},
+        config_strings(raw),
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
         region=region,

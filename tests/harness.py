@@ -24,6 +24,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.instance_catalog import KNOWN_SHAPES, KnownShape
+from config import config_strings
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "__main__.py"
@@ -204,10 +205,6 @@ def stack_config(path: Path) -> dict[str, Any]:
     return dict(yaml.safe_load(path.read_text())["config"])
 
 
-def _as_config_string(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 def run_program(
     config: dict[str, Any],
     *,
@@ -229,11 +226,9 @@ def run_program(
     program_mocks.monitor = monitor
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(program_mocks, project=project, stack=stack, preview=False, monitor=monitor)
-    full_config = {"aws:region": REGION}
-    for key, value in config.items():
-        full_key = key if ":" in key else f"{project}:{key}"
-        full_config[full_key] = _as_config_string(value)
-    pulumi.runtime.set_all_config(full_config)
+    full_config = {"aws:region": REGION, **{key if ":" in key else f"{project}:{key}": value
+                                            for key, value in config.items()}}
+    pulumi.runtime.set_all_config(config_strings(full_config))
 
     exports: dict[str, Any] = {}
 
