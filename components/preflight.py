@@ -230,17 +230,27 @@ def workloads_from_documents(documents: Iterable[object], source: str) -> list[W
     return found
 
 
+def _read_text(path: str) -> str:
+    """A file's text (`-` is standard input), or a PreflightError saying why it cannot be read."""
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text()
+    except OSError as error:
+        raise PreflightError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def _read_yaml_documents(path: str) -> list[Any]:
+    """The YAML documents of a file, or a PreflightError saying why not."""
+    text = _read_text(path)
+    try:
+        return list(yaml.safe_load_all(text))
+    except yaml.YAMLError as error:
+        raise PreflightError(f"{path}: not valid YAML: {error}") from None
+
+
 def load_manifests(paths: Iterable[str]) -> list[Workload]:
     workloads: list[Workload] = []
     for path in paths:
-        try:
-            text = sys.stdin.read() if path == "-" else Path(path).read_text()
-            documents = list(yaml.safe_load_all(text))
-        except OSError as error:
-            raise PreflightError(f"{path}: cannot read: {error.strerror or error}") from None
-        except yaml.YAMLError as error:
-            raise PreflightError(f"{path}: not valid YAML: {error}") from None
-        workloads.extend(workloads_from_documents(documents, path))
+        workloads.extend(workloads_from_documents(_read_yaml_documents(path), path))
     return workloads
 
 
@@ -435,12 +445,10 @@ def groups_from_stack_config(path: str | Path, region: str = "", shape_source: s
     from .pool_spec import build_node_template
 
     path = Path(path)
-    try:
-        document = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise PreflightError(f"{path}: cannot read: {error.strerror or error}") from None
-    except yaml.YAMLError as error:
-        raise PreflightError(f"{path}: not valid YAML: {error}") from None
+    documents = _read_yaml_documents(str(path))
+    if len(documents) > 1:
+        raise PreflightError(f"{path}: not valid YAML: a stack file holds one document, not {len(documents)}")
+    document = documents[0] if documents else None
     raw = (document or {}).get("config") if isinstance(document, Mapping) else None
     if not isinstance(raw, Mapping):
         raise PreflightError(f"{path}: has no 'config:' mapping")
@@ -729,11 +737,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return 0 if exit_.code in (0, None) else 2
     try:
         if args.stack_output:
+            text = _read_text(args.stack_output)
             try:
-                text = sys.stdin.read() if args.stack_output == "-" else Path(args.stack_output).read_text()
                 data = json.loads(text)
-            except OSError as error:
-                raise PreflightError(f"{args.stack_output}: cannot read: {error.strerror or error}") from None
             except json.JSONDecodeError as error:
                 raise PreflightError(f"{args.stack_output}: not JSON: {error}") from None
             templates = StackTemplates(groups_from_stack_output(data), f"from the stack output {args.stack_output}")
