@@ -16,20 +16,17 @@ from typing import Any
 import pulumi
 
 from ..iam import to_json
-from ..node_template import CA_ENABLED_TAG, POOL_LABEL, Taint, ca_cluster_tag
+from ..node_template import CA_ENABLED_TAG, Taint, ca_cluster_tag
 from .common import (
     KUBE_SYSTEM,
     binding_manifest,
+    general_pool_deployment_manifest,
     kubernetes_object,
-    labels,
     metadata,
-    non_root_pod_security_context,
     pod_identity_role,
-    restricted_container_security_context,
     rule,
     selector_labels,
-    service_account_manifest,
-    tolerations_for,
+    service_account_with_cluster_role,
 )
 
 APP = "cluster-autoscaler"
@@ -218,40 +215,21 @@ def role_manifest() -> dict[str, Any]:
 
 
 def deployment_manifest(args: ClusterAutoscalerArgs) -> dict[str, Any]:
-    pod_spec: dict[str, Any] = {
-        "serviceAccountName": NAME,
-        "priorityClassName": "system-cluster-critical",
-        # The general pool only: on a GPU node the autoscaler would keep alive the node it should remove.
-        "nodeSelector": {POOL_LABEL: args.general_pool},
-        "securityContext": non_root_pod_security_context(NOBODY),
-        "containers": [{
-            "name": "cluster-autoscaler",
-            "image": args.image,
-            "command": ["./cluster-autoscaler"],
-            "args": autoscaler_arguments(args),
-            "env": [{"name": "AWS_REGION", "value": args.region}],
-            "ports": [{"name": "http", "containerPort": HEALTH_PORT, "protocol": "TCP"}],
-            "livenessProbe": {
-                "httpGet": {"path": "/health-check", "port": HEALTH_PORT},
-                "initialDelaySeconds": 10,
-                "periodSeconds": 10,
-            },
-            "resources": {"requests": dict(REQUESTS), "limits": dict(LIMITS)},
-            "securityContext": restricted_container_security_context(),
-        }],
-    }
-    if args.general_pool_taints:
-        pod_spec["tolerations"] = tolerations_for(args.general_pool_taints)
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": metadata(NAME, APP),
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": selector_labels(APP)},
-            "template": {"metadata": {"labels": labels(APP)}, "spec": pod_spec},
+    return general_pool_deployment_manifest(NAME, APP, run_as=NOBODY, general_pool=args.general_pool,
+                                            general_pool_taints=args.general_pool_taints, container={
+        "name": "cluster-autoscaler",
+        "image": args.image,
+        "command": ["./cluster-autoscaler"],
+        "args": autoscaler_arguments(args),
+        "env": [{"name": "AWS_REGION", "value": args.region}],
+        "ports": [{"name": "http", "containerPort": HEALTH_PORT, "protocol": "TCP"}],
+        "livenessProbe": {
+            "httpGet": {"path": "/health-check", "port": HEALTH_PORT},
+            "initialDelaySeconds": 10,
+            "periodSeconds": 10,
         },
-    }
+        "resources": {"requests": dict(REQUESTS), "limits": dict(LIMITS)},
+    })
 
 
 def pdb_manifest() -> dict[str, Any]:
@@ -273,7 +251,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     pools in their configured order; the Deployment (`autoscaler_arguments`, AWS_REGION, liveness
     probe, requests and limits, non-root read-only security context, system-cluster-critical,
     general nodes only) and a PodDisruptionBudget. On AWS: an IAM role trusted by EKS Pod Identity
-    with `autoscaler_policy` inline, and the Pod Identity association for the service account.
+    with `autoscaler_policy` as its own managed policy, and the Pod Identity association for the service account.
     Nothing is granted to node roles.
 
     Outputs: `role_arn`, `deployment`.
@@ -288,12 +266,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             description=f"Cluster Autoscaler of EKS cluster {args.cluster_name}",
             pod_identity_agent=args.pod_identity_agent, tags=args.tags, parent=self)
 
-        before_deployment: list[pulumi.Resource] = [association]
-        before_deployment.append(kubernetes_object(f"{name}-sa", service_account_manifest(NAME, APP), k8s_opts))
-        before_deployment.append(kubernetes_object(f"{name}-clusterrole", cluster_role_manifest(), k8s_opts))
-        before_deployment.append(kubernetes_object(
-            f"{name}-clusterrolebinding",
-            binding_manifest("ClusterRoleBinding", NAME, APP, "ClusterRole", NAME), k8s_opts))
+        before_deployment: list[pulumi.Resource] = [
+            association, *service_account_with_cluster_role(name, NAME, APP, cluster_role_manifest(), k8s_opts)]
         before_deployment.append(kubernetes_object(f"{name}-role", role_manifest(), k8s_opts))
         before_deployment.append(kubernetes_object(
             f"{name}-rolebinding", binding_manifest("RoleBinding", NAME, APP, "Role", NAME), k8s_opts))

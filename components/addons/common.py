@@ -16,7 +16,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ..iam import pod_identity_trust_policy, to_json
-from ..node_template import Taint
+from ..node_template import POOL_LABEL, Taint
 
 PART_OF = "eks-gpu-spot"
 NAME_LABEL = "app.kubernetes.io/name"
@@ -86,6 +86,46 @@ def rule(groups: Sequence[str], resources: Sequence[str], verbs: Sequence[str],
 def tolerations_for(taints: Sequence[Taint]) -> list[dict[str, str]]:
     """Tolerations of exactly these taints (e.g. a general pool's own taints)."""
     return [{"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect} for t in taints]
+
+
+def general_pool_deployment_manifest(name: str, app: str, *, container: Mapping[str, Any], run_as: int,
+                                     general_pool: str, general_pool_taints: Sequence[Taint]) -> dict[str, Any]:
+    """A one-replica, non-root, read-only, system-cluster-critical controller on general nodes.
+
+    Its service account is `name`; the container gets the restricted security context.
+    """
+    pod_spec: dict[str, Any] = {
+        "serviceAccountName": name,
+        "priorityClassName": "system-cluster-critical",
+        # Controllers stay off GPU nodes: those come and go with the autoscaler, and a controller
+        # on one would keep alive the node the autoscaler should remove.
+        "nodeSelector": {POOL_LABEL: general_pool},
+        "securityContext": non_root_pod_security_context(run_as),
+        "containers": [{**container, "securityContext": restricted_container_security_context()}],
+    }
+    if general_pool_taints:
+        pod_spec["tolerations"] = tolerations_for(general_pool_taints)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(name, app),
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": selector_labels(app)},
+            "template": {"metadata": {"labels": labels(app)}, "spec": pod_spec},
+        },
+    }
+
+
+def service_account_with_cluster_role(resource_name: str, name: str, app: str, cluster_role: Mapping[str, Any],
+                                      opts: pulumi.ResourceOptions) -> list[pulumi.CustomResource]:
+    """The kube-system ServiceAccount `name`, the ClusterRole and their binding."""
+    return [
+        kubernetes_object(f"{resource_name}-sa", service_account_manifest(name, app), opts),
+        kubernetes_object(f"{resource_name}-clusterrole", cluster_role, opts),
+        kubernetes_object(f"{resource_name}-clusterrolebinding",
+                          binding_manifest("ClusterRoleBinding", name, app, "ClusterRole", name), opts),
+    ]
 
 
 def _untyped(value: Any) -> Any:

@@ -17,19 +17,14 @@ import pulumi
 import pulumi_aws as aws
 
 from ..iam import to_json
-from ..node_template import POOL_LABEL, Taint
+from ..node_template import Taint
 from .common import (
-    binding_manifest,
+    general_pool_deployment_manifest,
     kubernetes_object,
-    labels,
     metadata,
-    non_root_pod_security_context,
     pod_identity_role,
-    restricted_container_security_context,
     rule,
-    selector_labels,
-    service_account_manifest,
-    tolerations_for,
+    service_account_with_cluster_role,
 )
 
 APP = "aws-node-termination-handler"
@@ -140,38 +135,19 @@ def deployment_manifest(image: str, queue_url: pulumi.Input[str], region: str, g
         {"name": "PROBES_SERVER_ENDPOINT", "value": "/healthz"},
         {"name": "LOG_LEVEL", "value": "info"},
     ]
-    pod_spec: dict[str, Any] = {
-        "serviceAccountName": NAME,
-        "priorityClassName": "system-cluster-critical",
-        # Not on a GPU node: those come and go with the autoscaler.
-        "nodeSelector": {POOL_LABEL: general_pool},
-        "securityContext": non_root_pod_security_context(RUN_AS),
-        "containers": [{
-            "name": "aws-node-termination-handler",
-            "image": image,
-            "env": env,
-            "ports": [{"name": "liveness-probe", "containerPort": PROBES_PORT, "protocol": "TCP"}],
-            "livenessProbe": {
-                "httpGet": {"path": "/healthz", "port": PROBES_PORT},
-                "initialDelaySeconds": 5,
-                "periodSeconds": 5,
-            },
-            "resources": {"requests": dict(REQUESTS), "limits": dict(LIMITS)},
-            "securityContext": restricted_container_security_context(),
-        }],
-    }
-    if general_pool_taints:
-        pod_spec["tolerations"] = tolerations_for(general_pool_taints)
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": metadata(NAME, APP),
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": selector_labels(APP)},
-            "template": {"metadata": {"labels": labels(APP)}, "spec": pod_spec},
+    return general_pool_deployment_manifest(NAME, APP, run_as=RUN_AS, general_pool=general_pool,
+                                            general_pool_taints=general_pool_taints, container={
+        "name": "aws-node-termination-handler",
+        "image": image,
+        "env": env,
+        "ports": [{"name": "liveness-probe", "containerPort": PROBES_PORT, "protocol": "TCP"}],
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": PROBES_PORT},
+            "initialDelaySeconds": 5,
+            "periodSeconds": 5,
         },
-    }
+        "resources": {"requests": dict(REQUESTS), "limits": dict(LIMITS)},
+    })
 
 
 @dataclass(frozen=True)
@@ -206,7 +182,7 @@ class NodeTerminationHandler(pulumi.ComponentResource):
     Creates an SQS queue (SSE-SQS encryption, 5-minute retention) with a policy letting EventBridge
     send to it; five EventBridge rules (`event_patterns`) targeting it; a TERMINATING lifecycle hook
     (default result CONTINUE) on every ASG; an IAM role trusted by EKS Pod Identity with
-    `termination_handler_policy` inline and its Pod Identity association; and in kube-system a
+    `termination_handler_policy` as its own managed policy, and its Pod Identity association; and in kube-system a
     ServiceAccount, ClusterRole and binding, and the Deployment (`deployment_manifest`).
 
     Outputs: `queue_url`, `queue_arn`, `role_arn`.
@@ -254,12 +230,8 @@ class NodeTerminationHandler(pulumi.ComponentResource):
             description=f"aws-node-termination-handler of EKS cluster {args.cluster_name}",
             pod_identity_agent=args.pod_identity_agent, tags=args.tags, parent=self)
 
-        before_deployment: list[pulumi.Resource] = [association]
-        before_deployment.append(kubernetes_object(f"{name}-sa", service_account_manifest(NAME, APP), k8s_opts))
-        before_deployment.append(kubernetes_object(f"{name}-clusterrole", cluster_role_manifest(), k8s_opts))
-        before_deployment.append(kubernetes_object(
-            f"{name}-clusterrolebinding",
-            binding_manifest("ClusterRoleBinding", NAME, APP, "ClusterRole", NAME), k8s_opts))
+        before_deployment: list[pulumi.Resource] = [
+            association, *service_account_with_cluster_role(name, NAME, APP, cluster_role_manifest(), k8s_opts)]
         self.deployment = kubernetes_object(
             f"{name}-deployment",
             deployment_manifest(args.image, self.queue.url, args.region, args.general_pool, args.general_pool_taints),
