@@ -11,8 +11,7 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from .nodegroup import ClusterConnection
-
-DEFAULT_LOG_TYPES = ("api", "audit", "authenticator")
+from .settings import DEFAULT_LOG_TYPES, DEFAULT_PUBLIC_ACCESS_CIDRS, DEFAULT_SERVICE_CIDR
 
 
 @dataclass(frozen=True)
@@ -38,9 +37,9 @@ class ClusterArgs:
     public_subnet_ids: Sequence[pulumi.Input[str]] = ()
     node_role_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     endpoint_public_access: bool = True
-    public_access_cidrs: Sequence[str] = ("0.0.0.0/0",)
+    public_access_cidrs: Sequence[str] = DEFAULT_PUBLIC_ACCESS_CIDRS
     log_types: Sequence[str] = DEFAULT_LOG_TYPES
-    service_cidr: str = "172.20.0.0/16"
+    service_cidr: str = DEFAULT_SERVICE_CIDR
     deletion_protection: bool = False
     managed_addon_versions: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)

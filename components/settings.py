@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 
 from .pool_spec import NodePoolSpec
 
+DEFAULT_PUBLIC_ACCESS_CIDRS = ("0.0.0.0/0",)
+DEFAULT_LOG_TYPES = ("api", "audit", "authenticator")
+DEFAULT_SERVICE_CIDR = "172.20.0.0/16"
+# Cluster Autoscaler expanders this project configures (the first is the default).
+EXPANDERS = ("priority,least-waste", "least-waste", "priority")
+
 
 @dataclass(frozen=True)
 class ClusterSettings:
@@ -18,9 +24,9 @@ class ClusterSettings:
     kubernetes_version: str
     tags: Mapping[str, str] = field(default_factory=dict)
     endpoint_public_access: bool = True
-    public_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
-    log_types: tuple[str, ...] = ("api", "audit", "authenticator")
-    service_cidr: str = "172.20.0.0/16"
+    public_access_cidrs: tuple[str, ...] = DEFAULT_PUBLIC_ACCESS_CIDRS
+    log_types: tuple[str, ...] = DEFAULT_LOG_TYPES
+    service_cidr: str = DEFAULT_SERVICE_CIDR
     deletion_protection: bool = False
     managed_addon_versions: Mapping[str, str] = field(default_factory=dict)
 

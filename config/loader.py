@@ -22,6 +22,7 @@ from components.node_template import (
 )
 from components.pool_spec import SPOT_ALLOCATION_STRATEGIES, NodePoolSpec
 from components.settings import (
+    EXPANDERS,
     ClusterAutoscalerSettings,
     ClusterSettings,
     DevicePluginSettings,
@@ -44,7 +45,6 @@ PROJECT = "eks-gpu-spot"
 
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 NAT_MODES = ("single", "perAz")
-EXPANDERS = ("priority,least-waste", "least-waste", "priority")
 MANAGED_ADDONS = ("vpcCni", "kubeProxy", "coredns", "podIdentityAgent")
 MAX_AZ_COUNT = 6  # the default subnet layout carves at most six private /19s out of a /16
 
@@ -257,7 +257,7 @@ def _parse_pool_common(fields: _Fields, name: str, gpu: bool, sizes: tuple[int, 
         root_volume_gib=fields.integer("rootVolumeGiB", default_root, minimum=20, maximum=16384),
         on_demand_base_capacity=fields.integer("onDemandBaseCapacity", 0),
         on_demand_percentage_above_base=fields.integer("onDemandPercentageAboveBase", 0, maximum=100),
-        spot_allocation_strategy=fields.choice("spotAllocationStrategy", "price-capacity-optimized",
+        spot_allocation_strategy=fields.choice("spotAllocationStrategy", NodePoolSpec.spot_allocation_strategy,
                                                SPOT_ALLOCATION_STRATEGIES),
         labels=_parse_labels(fields, "labels"),
         taints=_parse_taints(fields, "taints"),
@@ -324,10 +324,10 @@ def _parse_network(top: _Fields) -> NetworkSettings:
                         allowed="must be empty (create a VPC) or a VPC ID such as 'vpc-0abc1234'")
     private_ids = top.strings("existingPrivateSubnetIds", ())
     public_ids = top.strings("existingPublicSubnetIds", ())
-    vpc_cidr = top.string("vpcCidr", "10.0.0.0/16", check=_is_cidr,
+    vpc_cidr = top.string("vpcCidr", NetworkSettings.vpc_cidr, check=_is_cidr,
                           allowed="must be an IPv4 CIDR such as '10.0.0.0/16' (host bits zero)")
-    az_count = top.integer("availabilityZoneCount", 3, minimum=2, maximum=MAX_AZ_COUNT)
-    nat_mode = top.choice("natGateways", "single", NAT_MODES)
+    az_count = top.integer("availabilityZoneCount", NetworkSettings.az_count, minimum=2, maximum=MAX_AZ_COUNT)
+    nat_mode = top.choice("natGateways", NetworkSettings.nat_mode, NAT_MODES)
     private_cidrs = top.strings("privateSubnetCidrs", ())
     public_cidrs = top.strings("publicSubnetCidrs", ())
 
@@ -366,11 +366,11 @@ def _parse_cluster(top: _Fields, project: str, stack: str) -> ClusterSettings:
     if version not in SUPPORTED_KUBERNETES_VERSIONS:
         raise ConfigError(top.key("kubernetesVersion"), version,
                           "must be one of the supported versions: " + ", ".join(SUPPORTED_KUBERNETES_VERSIONS))
-    public_cidrs = top.strings("publicAccessCidrs", ("0.0.0.0/0",))
+    public_cidrs = top.strings("publicAccessCidrs", ClusterSettings.public_access_cidrs)
     for cidr in public_cidrs:
         if not _is_cidr(cidr):
             raise ConfigError(top.key("publicAccessCidrs"), cidr, "each entry must be an IPv4 CIDR such as '203.0.113.0/24'")
-    log_types = top.strings("clusterLogTypes", ("api", "audit", "authenticator"))
+    log_types = top.strings("clusterLogTypes", ClusterSettings.log_types)
     for log_type in log_types:
         if log_type not in EKS_LOG_TYPES:
             raise ConfigError(top.key("clusterLogTypes"), log_type, "each entry must be one of: " + ", ".join(EKS_LOG_TYPES))
@@ -388,7 +388,7 @@ def _parse_cluster(top: _Fields, project: str, stack: str) -> ClusterSettings:
         endpoint_public_access=endpoint_public_access,
         public_access_cidrs=public_cidrs if endpoint_public_access else (),
         log_types=log_types,
-        service_cidr=top.string("serviceCidr", "172.20.0.0/16", check=_is_cidr,
+        service_cidr=top.string("serviceCidr", ClusterSettings.service_cidr, check=_is_cidr,
                                 allowed="must be an IPv4 CIDR such as '172.20.0.0/16'"),
         deletion_protection=top.boolean("deletionProtection", False),
         managed_addon_versions={k: v for k, v in addon_versions.items() if v},
@@ -425,7 +425,7 @@ def _parse_cluster_autoscaler(top: _Fields, kubernetes_version: str) -> ClusterA
     settings = ClusterAutoscalerSettings(
         enabled=enabled,
         image=image,
-        expander=fields.choice("expander", "priority,least-waste", EXPANDERS),
+        expander=fields.choice("expander", EXPANDERS[0], EXPANDERS),
         scale_down_unneeded_time=_check_duration(fields, "scaleDownUnneededTime", "10m"),
         scale_down_delay_after_add=_check_duration(fields, "scaleDownDelayAfterAdd", "10m"),
         scale_down_utilization_threshold=threshold,

@@ -17,6 +17,7 @@ import pulumi
 
 from ..iam import to_json
 from ..node_template import CA_ENABLED_TAG, Taint, ca_cluster_tag
+from ..settings import EXPANDERS
 from .common import (
     KUBE_SYSTEM,
     binding_manifest,
@@ -55,7 +56,6 @@ SCALING_ACTIONS = (
     "autoscaling:SetDesiredCapacity",
     "autoscaling:TerminateInstanceInAutoScalingGroup",
 )
-EXPANDERS = ("priority,least-waste", "least-waste", "priority")
 
 
 @dataclass(frozen=True)
