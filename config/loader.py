@@ -104,14 +104,13 @@ class _Fields:
     def key(self, name: str) -> str:
         return f"{self.where}{name}" if self.where.endswith(":") else f"{self.where}.{name}"
 
-    def value(self, name: str, default: T, kind: type | tuple[type, ...], allowed: str) -> T:
+    def value(self, name: str, default: T, kind: type, allowed: str) -> T:
         self.read.add(name)
         value = self.raw.get(name, default)
         if value is None:
             return default
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            raise ConfigError(self.key(name), value, allowed)
-        if not isinstance(value, kind):
+        # bool is a subclass of int: `true` is no integer here.
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             raise ConfigError(self.key(name), value, allowed)
         return value  # type: ignore[return-value]
 
@@ -179,11 +178,10 @@ def _is_cidr(value: str) -> bool:
 
 
 def _check_image(fields: _Fields, name: str, default: str) -> str:
-    image = fields.string(
+    return fields.string(
         name, default, check=lambda v: bool(_IMAGE.match(v)) and not v.endswith(":latest"),
         allowed="must be an image reference with an explicit tag or digest (not 'latest')",
     )
-    return image
 
 
 def _check_duration(fields: _Fields, name: str, default: str) -> str:

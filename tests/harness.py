@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import runpy
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,9 +85,6 @@ class ProgramRun:
         found = [r for r in self.of_type(type_) if name is None or r.name == name]
         assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
         return found[0]
-
-    def by_urn(self, urn: str) -> Registered:
-        return next(r for r in self.resources if r.urn == urn)
 
     def children_of(self, parent: Registered) -> list[Registered]:
         return [r for r in self.resources if r.parent == parent.urn]
@@ -254,6 +251,3 @@ def run_program(
         raise AssertionError("the program was expected to fail but succeeded")
     return run
 
-
-def find(resources: Iterable[Registered], predicate: Callable[[Registered], bool]) -> list[Registered]:
-    return [r for r in resources if predicate(r)]
