@@ -8,17 +8,11 @@ import config
 from components import aws_facts
 from components.platform import GpuSpotCluster, GpuSpotClusterArgs
 
-# Everything that can be wrong with the config is checked before the first resource.
+# Everything that can be wrong with the config is refused before the first resource, worded with
+# the stack key: the settings check themselves, then the component checks them against AWS facts.
 settings = config.load_settings()
-if settings.network.creates_vpc:
-    zones = aws_facts.availability_zones()
-    config.check_zone_count(settings, zones)
-else:
-    zones = aws_facts.subnet_zones(settings.network.existing_private_subnet_ids)
-    config.check_distinct_zones(settings, zones)
-shapes = aws_facts.instance_shapes(t for pool in settings.pools for t in pool.instance_types)
-config.check_instance_shapes(settings, shapes)
-
-platform = GpuSpotCluster("eks-gpu-spot", GpuSpotClusterArgs(settings=settings, zones=zones, shapes=shapes))
+with config.stack_keys(settings.project):
+    facts = aws_facts.read(settings)
+    platform = GpuSpotCluster("eks-gpu-spot", GpuSpotClusterArgs(settings=settings, facts=facts))
 for output_name, value in platform.outputs().items():
     pulumi.export(output_name, value)

@@ -1,18 +1,52 @@
-"""Facts read from AWS at preview time (zones, subnet zones, instance shapes)."""
+"""Facts read from AWS at preview time: zones with their IDs, what each zone offers, instance
+shapes, and an existing VPC's CIDRs and subnets. `read` gathers all the program needs; the checks
+against them are pure (`plan.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi_aws as aws
 
+from .errors import InvalidValueError
 from .instance_catalog import max_pods
 from .node_template import InstanceShape
+from .settings import ExistingVpcSettings, Settings
+
+
+@dataclass(frozen=True)
+class Zone:
+    """An Availability Zone: its name differs per account, its ID (`use1-az1`) does not."""
+
+    name: str
+    zone_id: str
+
+
+@dataclass(frozen=True)
+class Subnet:
+    subnet_id: str
+    vpc_id: str
+    zone: Zone
+
+
+@dataclass(frozen=True)
+class AwsFacts:
+    """`zones`: the region's standard zones; `offerings`: zone ID -> the pools' instance types it
+    offers; `vpc_cidrs`, `subnets`: of an existing VPC (empty for a new one)."""
+
+    region: str
+    zones: tuple[Zone, ...]
+    shapes: Mapping[str, InstanceShape]
+    offerings: Mapping[str, frozenset[str]]
+    vpc_cidrs: tuple[str, ...] = ()
+    subnets: Mapping[str, Subnet] = field(default_factory=dict)
 
 
 def instance_shape(instance_type: str) -> InstanceShape:
     result = aws.ec2.get_instance_type(instance_type=instance_type)
     gpus = list(result.gpuses or [])
+    others = [*(a.name for a in result.inference_accelerators or []), *(d.name for d in result.neuron_devices or [])]
     return InstanceShape(
         instance_type=instance_type,
         vcpus=result.default_vcpus,
@@ -22,6 +56,8 @@ def instance_shape(instance_type: str) -> InstanceShape:
         gpu_manufacturer=gpus[0].manufacturer if gpus else "",
         max_pods=max_pods(result.default_vcpus, result.maximum_network_interfaces,
                           result.maximum_ipv4_addresses_per_interface),
+        architecture="arm64" if "arm64" in (result.supported_architectures or []) else "x86_64",
+        other_accelerators=tuple(others),
     )
 
 
@@ -29,14 +65,49 @@ def instance_shapes(instance_types: Iterable[str]) -> dict[str, InstanceShape]:
     return {t: instance_shape(t) for t in dict.fromkeys(instance_types)}
 
 
-def availability_zones() -> list[str]:
+def availability_zones() -> list[Zone]:
     """The region's available zones (standard zones only, not Local or Wavelength Zones)."""
     result = aws.get_availability_zones(
         state="available",
         filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
     )
-    return list(result.names)
+    return [Zone(name, zone_id) for name, zone_id in zip(result.names, result.zone_ids, strict=True)]
 
 
-def subnet_zones(subnet_ids: Sequence[str]) -> list[str]:
-    return [aws.ec2.get_subnet(id=subnet_id).availability_zone for subnet_id in subnet_ids]
+def offerings(instance_types: Sequence[str]) -> dict[str, frozenset[str]]:
+    """Zone ID -> which of `instance_types` it offers."""
+    result = aws.ec2.get_instance_type_offerings(
+        location_type="availability-zone-id",
+        filters=[aws.ec2.GetInstanceTypeOfferingsFilterArgs(name="instance-type", values=list(instance_types))],
+    )
+    offered: dict[str, set[str]] = {}
+    for instance_type, location in zip(result.instance_types, result.locations, strict=True):
+        offered.setdefault(location, set()).add(instance_type)
+    return {zone_id: frozenset(types) for zone_id, types in offered.items()}
+
+
+def read(settings: Settings) -> AwsFacts:
+    """Everything `plan_cluster` checks. An instance type no zone of the region offers (unknown or
+    unavailable) is refused here, naming the pool setting, before its shape is asked for."""
+    pool_paths = [("general_pool", settings.general_pool),
+                  *((f"gpu_pools[{i}]", pool) for i, pool in enumerate(settings.gpu_pools))]
+    types = list(dict.fromkeys(t for pool in settings.pools for t in pool.instance_types))
+    offered = offerings(types)
+    anywhere = set().union(*offered.values()) if offered else set()
+    for path, pool in pool_paths:
+        for index, instance_type in enumerate(pool.instance_types):
+            if instance_type not in anywhere:
+                raise InvalidValueError(f"{path}.instance_types[{index}]", instance_type,
+                                        f"no Availability Zone of {settings.region} offers this instance type "
+                                        "(unknown, or not available in this region)")
+    network = settings.network
+    vpc_cidrs: tuple[str, ...] = ()
+    subnets: dict[str, Subnet] = {}
+    if isinstance(network, ExistingVpcSettings):
+        vpc = aws.ec2.get_vpc(id=network.vpc_id)
+        vpc_cidrs = tuple(dict.fromkeys([vpc.cidr_block, *(a.cidr_block for a in vpc.cidr_block_associations or [])]))
+        for subnet_id in (*network.private_subnet_ids, *network.public_subnet_ids):
+            found = aws.ec2.get_subnet(id=subnet_id)
+            subnets[subnet_id] = Subnet(subnet_id, found.vpc_id, Zone(found.availability_zone, found.availability_zone_id))
+    return AwsFacts(region=settings.region, zones=tuple(availability_zones()), shapes=instance_shapes(types),
+                    offerings=offered, vpc_cidrs=vpc_cidrs, subnets=subnets)

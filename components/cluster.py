@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -10,8 +11,22 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from .nodegroup import ClusterConnection
+from .connection import ClusterConnection
 from .settings import DEFAULT_LOG_TYPES, DEFAULT_PUBLIC_ACCESS_CIDRS, DEFAULT_SERVICE_CIDR
+
+# pulumi-eks names the control plane's IAM role `<logical name>-eksRole-role` and Pulumi appends an
+# 8-character suffix; IAM role names end at 64 characters.
+_EKS_ROLE_SUFFIX = len("-eksRole-role") + 8
+MAX_CONTROL_PLANE_LOGICAL_NAME = 64 - _EKS_ROLE_SUFFIX
+
+
+def control_plane_logical_name(name: str) -> str:
+    """The logical name given to `eks.Cluster`. A name that fits stays as it is, so stacks created
+    with it keep their control plane; a longer one is shortened with a hash that keeps it unique."""
+    if len(name) <= MAX_CONTROL_PLANE_LOGICAL_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[:MAX_CONTROL_PLANE_LOGICAL_NAME - 9]}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -77,7 +92,7 @@ class Cluster(pulumi.ComponentResource):
                       target_key_id=self.secrets_key.key_id, opts=child)
 
         self.eks_cluster = eks.Cluster(
-            name,
+            control_plane_logical_name(name),
             name=args.name,
             version=args.kubernetes_version,
             vpc_id=args.vpc_id,

@@ -39,6 +39,7 @@ class KnownShape:
             gpu_model=self.gpu_name if self.gpus else "",
             gpu_manufacturer=self.gpu_manufacturer if self.gpus else "",
             max_pods=max_pods(self.vcpus, self.enis, self.ipv4_per_eni),
+            architecture="arm64" if self.arch == "arm64" else "x86_64",
         )
 
 

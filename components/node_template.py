@@ -6,8 +6,12 @@ when a group is at zero. Deriving both from one `NodeTemplate` keeps them from d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from . import validation
+from .errors import InvalidValueError
 
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
@@ -29,11 +33,41 @@ def ca_cluster_tag(cluster_name: str) -> str:
     return f"{CA_PREFIX}/{cluster_name}"
 
 
+CA_LABEL_PREFIX = f"{CA_TEMPLATE_PREFIX}/label/"
+CA_TAINT_PREFIX = f"{CA_TEMPLATE_PREFIX}/taint/"
+CA_RESOURCE_PREFIX = f"{CA_TEMPLATE_PREFIX}/resources/"
+CA_OPTION_PREFIX = f"{CA_TEMPLATE_PREFIX}/autoscaling-options/"
+SCALE_DOWN_UNNEEDED_OPTION = "scaledownunneededtime"
+_TAINT_TEXT = re.compile(r"([^=:]+)=([^=:]*):([A-Za-z]+)")
+# How the autoscaler's AWS provider reads a taint tag's value (aws_manager.go, extractTaintsFromAsg):
+# anything else is skipped without a word.
+_CA_TAINT_VALUE = re.compile(r"(.*):(NoSchedule|NoExecute|PreferNoSchedule)")
+
+
 @dataclass(frozen=True)
 class Taint:
+    """A node taint; refuses what the Kubernetes API would (key, value and effect syntax)."""
+
     key: str
     value: str
     effect: str
+
+    def __post_init__(self) -> None:
+        validation.qualified_name("key", self.key)
+        validation.label_value("value", self.value)
+        validation.choice("effect", self.effect, TAINT_EFFECTS)
+
+    @classmethod
+    def parse(cls, text: object) -> Taint:
+        """A taint written as kubelet's `--register-with-taints` takes it: `key=value:Effect`."""
+        allowed = "must be a taint 'key=value:Effect' with Effect one of " + ", ".join(TAINT_EFFECTS)
+        match = _TAINT_TEXT.fullmatch(validation.string("", text, allowed=allowed))
+        if match is None:
+            raise InvalidValueError("", text, allowed)
+        try:
+            return cls(match[1], match[2], match[3])
+        except InvalidValueError as error:
+            raise InvalidValueError("", text, f"{error.field} {error.allowed}") from None
 
     def kubelet_form(self) -> str:
         return f"{self.key}={self.value}:{self.effect}"
@@ -56,6 +90,8 @@ class InstanceShape:
     gpu_model: str = ""
     gpu_manufacturer: str = ""
     max_pods: int = 110
+    architecture: str = "x86_64"
+    other_accelerators: tuple[str, ...] = ()  # non-GPU accelerators (Inferentia, Trainium)
 
     def same_size_as(self, other: InstanceShape) -> bool:
         return (self.vcpus, self.memory_mib, self.gpu_count) == (
@@ -87,19 +123,19 @@ class NodeTemplate:
         """ASG tags for discovery and scale-from-zero (set with propagate_at_launch=False)."""
         tags = {CA_ENABLED_TAG: "true", ca_cluster_tag(cluster_name): "owned"}
         for key, value in self.labels.items():
-            tags[f"{CA_TEMPLATE_PREFIX}/label/{key}"] = value
+            tags[f"{CA_LABEL_PREFIX}{key}"] = value
         for taint in self.taints:
             # The effect is mandatory: CA ignores taint tags without ':<Effect>'.
-            tags[f"{CA_TEMPLATE_PREFIX}/taint/{taint.key}"] = f"{taint.value}:{taint.effect}"
+            tags[f"{CA_TAINT_PREFIX}{taint.key}"] = f"{taint.value}:{taint.effect}"
         for name, quantity in self.capacity.items():
             if name in ("cpu", "memory", "pods"):
                 continue  # CA reads these from the instance type itself.
-            tags[f"{CA_TEMPLATE_PREFIX}/resources/{name}"] = quantity
+            tags[f"{CA_RESOURCE_PREFIX}{name}"] = quantity
         options = dict(self.extra_autoscaling_options)
         if self.scale_down_unneeded_time:
-            options["scaledownunneededtime"] = self.scale_down_unneeded_time
+            options[SCALE_DOWN_UNNEEDED_OPTION] = self.scale_down_unneeded_time
         for option, value in options.items():
-            tags[f"{CA_TEMPLATE_PREFIX}/autoscaling-options/{option}"] = value
+            tags[f"{CA_OPTION_PREFIX}{option}"] = value
         return tags
 
     def to_json(self) -> dict[str, object]:
@@ -110,3 +146,30 @@ class NodeTemplate:
             "capacity": dict(self.capacity),
         }
 
+
+
+def template_from_tags(tags: Mapping[str, str]) -> NodeTemplate:
+    """The node template the Cluster Autoscaler's AWS provider builds from an ASG's tags.
+
+    Parsed as its `aws_manager.go` does: `label/<key>` tags are labels; `taint/<key>` tags are
+    taints whose value must be `value:Effect` (others are skipped); `resources/<name>` tags are
+    capacity quantities; `autoscaling-options/<option>` tags are per-group options.
+    """
+    labels: dict[str, str] = {}
+    taints: list[Taint] = []
+    capacity: dict[str, str] = {}
+    options: dict[str, str] = {}
+    for key, value in tags.items():
+        if key.startswith(CA_LABEL_PREFIX):
+            labels[key.removeprefix(CA_LABEL_PREFIX)] = value
+        elif key.startswith(CA_TAINT_PREFIX):
+            match = _CA_TAINT_VALUE.fullmatch(value)
+            if match is not None:
+                taints.append(Taint(key.removeprefix(CA_TAINT_PREFIX), match[1], match[2]))
+        elif key.startswith(CA_RESOURCE_PREFIX):
+            capacity[key.removeprefix(CA_RESOURCE_PREFIX)] = value
+        elif key.startswith(CA_OPTION_PREFIX):
+            options[key.removeprefix(CA_OPTION_PREFIX)] = value
+    unneeded = options.pop(SCALE_DOWN_UNNEEDED_OPTION, "")
+    return NodeTemplate(labels=labels, taints=tuple(taints), capacity=capacity,
+                        scale_down_unneeded_time=unneeded, extra_autoscaling_options=options)

@@ -13,31 +13,18 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from . import validation
 from .ami import ami_parameter_name
+from .connection import ClusterConnection
+from .errors import InvalidValueError, within
 from .network import PrivateSubnet, cluster_tag
 from .node_role import NodeRole, NodeRoleArgs
 from .node_template import InstanceShape, NodeTemplate
-from .pool_spec import NodePoolSpec, build_node_template
+from .pool_spec import NodePoolSpec, build_node_template, check_pool_shapes
 from .userdata import ClusterBootstrap, render_user_data
 
 ROOT_DEVICE = "/dev/xvda"  # the root device name of the AL2023 EKS AMIs
 IMDS_HOP_LIMIT = 1  # no pod of ours reads IMDS; 1 keeps pods off the node's credentials
-
-
-@dataclass(frozen=True)
-class ClusterConnection:
-    """What nodes need from a cluster, whether built by this project or elsewhere.
-
-    `name` and `service_cidr` are plain strings; `endpoint`, `certificate_authority` (base64 PEM)
-    and `node_security_group_id` may be outputs.
-    """
-
-    name: str
-    kubernetes_version: str
-    endpoint: pulumi.Input[str]
-    certificate_authority: pulumi.Input[str]
-    service_cidr: str
-    node_security_group_id: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -63,21 +50,60 @@ class NodeGroupArgs:
     partition: str = "aws"
     tags: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.pool, NodePoolSpec):
+            raise validation.wrong_kind("pool", self.pool, "a NodePoolSpec")
+        if not isinstance(self.cluster, ClusterConnection):
+            raise validation.wrong_kind("cluster", self.cluster, "a ClusterConnection")
+        if len(self.shapes) != len(self.pool.instance_types) or any(
+                shape.instance_type != t for shape, t in zip(self.shapes, self.pool.instance_types, strict=False)):
+            raise InvalidValueError("shapes", [getattr(s, "instance_type", s) for s in self.shapes],
+                                    f"must be the shapes of the pool's instance types, in order: "
+                                    f"{', '.join(self.pool.instance_types)}")
+        if not self.subnets:
+            raise InvalidValueError("subnets", list(self.subnets), "must list at least one private subnet")
+        for name in ("propagated_tags", "tags"):
+            for key, value in validation.string_map(name, getattr(self, name)).items():
+                validation.tag(f"{name}.{key}", key, value)
 
-def asg_tags(cluster_name: str, template: NodeTemplate, name: str,
-             propagated: Mapping[str, str]) -> list[tuple[str, str, bool]]:
-    """(key, value, propagate_at_launch) for an ASG: autoscaler tags stay on the group only."""
-    tags = [(key, value, False) for key, value in template.autoscaler_tags(cluster_name).items()]
-    tags.append(("Name", name, True))
-    tags.extend((key, value, True) for key, value in propagated.items())
-    return tags
+
+def asg_tags(cluster_name: str, template: NodeTemplate, name: str, propagated: Mapping[str, str],
+             tags: Mapping[str, str]) -> list[tuple[str, str, bool]]:
+    """(key, value, propagate_at_launch) for an ASG: autoscaler tags and the resource tags stay on
+    the group (the launch template tags the instances); `propagated` goes to every instance."""
+    found = [(key, value, False) for key, value in template.autoscaler_tags(cluster_name).items()]
+    found.append(("Name", name, True))
+    found.extend((key, value, True) for key, value in propagated.items())
+    found.extend((key, value, False) for key, value in tags.items() if key not in dict.fromkeys(k for k, _, _ in found))
+    return found
 
 
-def group_plan(pool: NodePoolSpec, subnets: Sequence[PrivateSubnet]) -> list[tuple[str, list[PrivateSubnet]]]:
-    """(name suffix, subnets) of each ASG: one spanning all zones, or one per zone for GPUs."""
+def instance_tags(cluster_name: str, pool: NodePoolSpec, tags: Mapping[str, str]) -> dict[str, str]:
+    """The tags the launch template puts on each instance and volume."""
+    return {**tags, "Name": f"{cluster_name}-{pool.name}", cluster_tag(cluster_name): "owned"}
+
+
+def asg_names(cluster_name: str, pool: NodePoolSpec, zones: Sequence[str]) -> dict[str, str]:
+    """ASG key -> ASG name: one group over all zones, or one per zone for a GPU pool. The key
+    (`<pool>` or `<pool>-<zone>`) names the group's resources and stays when other groups change."""
     if not pool.gpu:
-        return [("", list(subnets))]
-    return [(f"-{subnet.availability_zone}", [subnet]) for subnet in subnets]
+        return {pool.name: f"{cluster_name}-{pool.name}"}
+    return {f"{pool.name}-{zone}": f"{cluster_name}-{pool.name}-{zone}" for zone in dict.fromkeys(zones)}
+
+
+def check_node_group_tags(cluster_name: str, pool: NodePoolSpec, shapes: Sequence[InstanceShape],
+                          zones: Sequence[str], propagated: Mapping[str, str], tags: Mapping[str, str], *,
+                          tags_field: str = "tags") -> None:
+    """Counts the tags of every ASG and instance of the pool as they will be sent (fields: `labels`
+    of the pool, or `tags_field` for the resource tags)."""
+    template = build_node_template(pool, shapes)
+    validation.tags_as_sent(tags_field, dict(tags), list(instance_tags(cluster_name, pool, tags).items()),
+                            f"the instances of pool {pool.name}")
+    for asg_name in asg_names(cluster_name, pool, zones).values():
+        sent = [(key, value) for key, value, _ in asg_tags(cluster_name, template, asg_name, propagated, tags)]
+        field_at_fault = "labels" if pool.labels or pool.taints else tags_field
+        validation.tags_as_sent(field_at_fault, dict(pool.labels) if field_at_fault == "labels" else dict(tags),
+                                sent, f"the Auto Scaling group {asg_name}")
 
 
 class NodeGroup(pulumi.ComponentResource):
@@ -92,13 +118,22 @@ class NodeGroup(pulumi.ComponentResource):
     ASG carries Cluster Autoscaler discovery and node-template tags, and Pulumi ignores its desired
     capacity so `pulumi up` never undoes the autoscaler.
 
-    Outputs: `asgs`, `asg_names`, `template` (the `NodeTemplate`), `instance_types`, `role`.
+    Refused before anything is created: shapes that differ within the pool, a GPU pool without
+    NVIDIA GPUs, mixed CPU architectures, more tags on a group or instance than AWS allows.
+
+    Outputs: `asgs` and `asg_names` (by ASG key: `<pool>`, or `<pool>-<zone>` for GPU pools),
+    `template` (the `NodeTemplate`), `instance_types`, `role`.
     """
 
     def __init__(self, name: str, args: NodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        pool, cluster = args.pool, args.cluster
+        zones = [subnet.availability_zone for subnet in args.subnets]
+        # Refused before the component or any child exists.
+        with within("pool"):
+            check_pool_shapes(pool, {shape.instance_type: shape for shape in args.shapes})
+        check_node_group_tags(cluster.name, pool, args.shapes, zones, args.propagated_tags, args.tags)
         super().__init__("eks-gpu-spot:nodegroup:NodeGroup", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        pool, cluster = args.pool, args.cluster
         self.template = build_node_template(pool, args.shapes)
         self.instance_types = list(pool.instance_types)
 
@@ -109,7 +144,8 @@ class NodeGroup(pulumi.ComponentResource):
                                 type="EC2_LINUX", tags=dict(args.tags), opts=child)
 
         image_id = aws.ssm.get_parameter_output(
-            name=ami_parameter_name(cluster.kubernetes_version, pool.gpu), opts=pulumi.InvokeOutputOptions(parent=self)
+            name=ami_parameter_name(cluster.kubernetes_version, pool.gpu, args.shapes[0].architecture),
+            opts=pulumi.InvokeOutputOptions(parent=self)
         ).value
         kubelet_flags = self.template.kubelet_flags()
         user_data = pulumi.Output.all(cluster.endpoint, cluster.certificate_authority).apply(
@@ -117,7 +153,7 @@ class NodeGroup(pulumi.ComponentResource):
                 ClusterBootstrap(cluster.name, values[0], values[1], cluster.service_cidr), kubelet_flags
             ).encode()).decode()
         )
-        instance_tags = {**args.tags, "Name": f"{cluster.name}-{pool.name}", cluster_tag(cluster.name): "owned"}
+        tags_of_instances = instance_tags(cluster.name, pool, args.tags)
         self.launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
             description=f"EKS {cluster.name} node pool {pool.name}",
@@ -140,18 +176,18 @@ class NodeGroup(pulumi.ComponentResource):
                 ),
             )],
             tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=instance_tags)
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags_of_instances)
                 for kind in ("instance", "volume")
             ],
             tags=dict(args.tags),
             opts=child,
         )
 
-        self.asgs: list[aws.autoscaling.Group] = []
-        for suffix, subnets in group_plan(pool, args.subnets):
-            asg_name = f"{cluster.name}-{pool.name}{suffix}"
-            self.asgs.append(aws.autoscaling.Group(
-                f"{name}{suffix}",
+        self.asgs: dict[str, aws.autoscaling.Group] = {}
+        for key, asg_name in asg_names(cluster.name, pool, zones).items():
+            subnets = [s for s in args.subnets if not pool.gpu or key == f"{pool.name}-{s.availability_zone}"]
+            self.asgs[key] = aws.autoscaling.Group(
+                name + key.removeprefix(pool.name),
                 name=asg_name,
                 vpc_zone_identifiers=[s.subnet_id for s in subnets],
                 min_size=pool.min_size,
@@ -178,12 +214,13 @@ class NodeGroup(pulumi.ComponentResource):
                 ),
                 tags=[aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=propagate)
                       for key, value, propagate in asg_tags(cluster.name, self.template, asg_name,
-                                                            args.propagated_tags)],
+                                                            args.propagated_tags, args.tags)],
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
-            ))
-        self.asg_names: list[pulumi.Output[str]] = [asg.name for asg in self.asgs]
+            )
+        # Known before the groups exist: what waits on a name need not wait on a group.
+        self.asg_names: dict[str, str] = asg_names(cluster.name, pool, zones)
         self.register_outputs({
-            "asg_names": self.asg_names,
+            "asg_names": list(self.asg_names.values()),
             "instance_types": self.instance_types,
             "template": self.template.to_json(),
         })

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,29 +17,36 @@ from .addons import (
     NvidiaDevicePlugin,
     NvidiaDevicePluginArgs,
 )
-from .addons.termination_handler import MANAGED_TAG
+from .addons.termination_handler import managed_instance_tags
+from .aws_facts import AwsFacts
 from .cluster import Cluster, ClusterArgs
+from .errors import InvalidValueError
 from .iam import partition_for_region
 from .network import ExistingVpcArgs, Network, NewVpcArgs, PrivateSubnet
 from .node_role import NodeRole, NodeRoleArgs
-from .node_template import InstanceShape
-from .nodegroup import NodeGroup, NodeGroupArgs, group_plan
-from .settings import Settings
+from .nodegroup import NodeGroup, NodeGroupArgs
+from .plan import ClusterPlan, plan_cluster
+from .settings import PROJECT_TAG, ExistingVpcSettings, Settings
 
 
 @dataclass(frozen=True)
 class GpuSpotClusterArgs:
     """Inputs of `GpuSpotCluster`.
 
-    - `settings`: the validated settings (the project's `config.load_settings()` makes them).
-    - `zones`: for a new VPC, the zones to use (`az_count` of them); for an existing VPC, the zone
-      of each of `settings.network.existing_private_subnet_ids`, in the same order.
-    - `shapes`: the shape of every instance type the pools use (`aws_facts.instance_shapes`).
+    - `settings`: the settings (`Settings` checks its own values; the project's
+      `config.load_settings()` makes them from stack config).
+    - `facts`: what AWS says about the region, the instance types and an existing VPC
+      (`aws_facts.read(settings)`); the component checks the settings against them first.
     """
 
     settings: Settings
-    zones: Sequence[str]
-    shapes: Mapping[str, InstanceShape]
+    facts: AwsFacts
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.settings, Settings):
+            raise InvalidValueError("settings", self.settings, "must be a Settings")
+        if not isinstance(self.facts, AwsFacts):
+            raise InvalidValueError("facts", self.facts, "must be AwsFacts (aws_facts.read(settings))")
 
 
 class GpuSpotCluster(pulumi.ComponentResource):
@@ -50,20 +57,31 @@ class GpuSpotCluster(pulumi.ComponentResource):
     GPU pools), managed CoreDNS once nodes exist, and the enabled add-ons: `NvidiaDevicePlugin`,
     `ClusterAutoscaler`, `NodeTerminationHandler`. Each piece is also usable on its own.
 
-    Outputs: `network`, `cluster`, `node_groups` (pool name -> `NodeGroup`), `outputs()` for
-    stack exports.
+    Before anything is created it checks the settings against the AWS facts (`plan.plan_cluster`):
+    zones EKS supports that offer the pools' types, an existing VPC's subnets and CIDRs, one
+    shape and architecture per pool, tag counts. A GPU pool gets ASGs only in zones offering one
+    of its types (said at preview).
+
+    Outputs: `network`, `cluster`, `node_groups` (pool name -> `NodeGroup`), `plan`, `outputs()`
+    for stack exports.
     """
 
     def __init__(self, name: str, args: GpuSpotClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("eks-gpu-spot:index:GpuSpotCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         settings = args.settings
+        # The handler only drains instances that carry its managed tag.
+        propagated_tags = managed_instance_tags() if settings.termination_handler.enabled else {}
+        # Every check that needs AWS facts, before the component or any child exists.
+        self.plan = plan_cluster(settings, args.facts, propagated_tags)
+        super().__init__("eks-gpu-spot:index:GpuSpotCluster", name, None, opts)
+        for note in self.plan.notes:
+            pulumi.log.info(note, resource=self)
+        child = pulumi.ResourceOptions(parent=self)
         cluster_name = settings.cluster.name
         self.settings = settings
-        tags = {**settings.cluster.tags, "eks-gpu-spot/cluster": cluster_name}
+        tags = {**settings.cluster.tags, PROJECT_TAG: cluster_name}
         partition = partition_for_region(settings.region)
 
-        self.network = Network("network", self._network_args(args, tags), opts=child)
+        self.network = Network("network", self._network_args(settings, self.plan, tags), opts=child)
         node_roles = {pool.name: NodeRole(f"{pool.name}-node", NodeRoleArgs(partition=partition, tags=tags), opts=child)
                       for pool in settings.pools}
         self.cluster = Cluster(cluster_name, ClusterArgs(
@@ -83,14 +101,13 @@ class GpuSpotCluster(pulumi.ComponentResource):
         ), opts=child)
 
         connection = self.cluster.connection()
-        # The handler only drains instances that carry its managed tag.
-        propagated_tags = {MANAGED_TAG: "true"} if settings.termination_handler.enabled else {}
         self.node_groups = {
             pool.name: NodeGroup(pool.name, NodeGroupArgs(
                 pool=pool,
-                shapes=[args.shapes[t] for t in pool.instance_types],
+                shapes=[args.facts.shapes[t] for t in pool.instance_types],
                 cluster=connection,
-                subnets=self.network.private_subnets,
+                subnets=[s for s in self.network.private_subnets
+                         if s.availability_zone in self.plan.pool_zones[pool.name]],
                 node_role=node_roles[pool.name],
                 propagated_tags=propagated_tags,
                 partition=partition,
@@ -103,23 +120,24 @@ class GpuSpotCluster(pulumi.ComponentResource):
         self.register_outputs(self.outputs())
 
     @staticmethod
-    def _network_args(args: GpuSpotClusterArgs, tags: Mapping[str, str]) -> NewVpcArgs | ExistingVpcArgs:
-        network = args.settings.network
-        if network.creates_vpc:
-            return NewVpcArgs(
-                cluster_name=args.settings.cluster.name,
-                cidr=network.vpc_cidr,
-                availability_zones=list(args.zones[: network.az_count]),
-                private_subnet_cidrs=network.private_subnet_cidrs,
-                public_subnet_cidrs=network.public_subnet_cidrs,
-                nat_per_az=network.nat_mode == "perAz",
-                tags=tags,
+    def _network_args(settings: Settings, plan: ClusterPlan, tags: Mapping[str, str]) -> NewVpcArgs | ExistingVpcArgs:
+        network = settings.network
+        zones = [zone.name for zone in plan.zones]
+        if isinstance(network, ExistingVpcSettings):
+            return ExistingVpcArgs(
+                vpc_id=network.vpc_id,
+                private_subnets=[PrivateSubnet(zone, subnet_id) for zone, subnet_id
+                                 in zip(zones, network.private_subnet_ids, strict=True)],
+                public_subnet_ids=network.public_subnet_ids,
             )
-        return ExistingVpcArgs(
-            vpc_id=network.existing_vpc_id,
-            private_subnets=[PrivateSubnet(zone, subnet_id) for zone, subnet_id
-                             in zip(args.zones, network.existing_private_subnet_ids, strict=True)],
-            public_subnet_ids=network.existing_public_subnet_ids,
+        return NewVpcArgs(
+            cluster_name=settings.cluster.name,
+            cidr=network.vpc_cidr,
+            availability_zones=zones,
+            private_subnet_cidrs=network.private_subnet_cidrs,
+            public_subnet_cidrs=network.public_subnet_cidrs,
+            nat_per_az=network.nat_mode == "perAz",
+            tags=tags,
         )
 
     def _add_addons(self, tags: Mapping[str, str], child: pulumi.ResourceOptions) -> None:
@@ -138,7 +156,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
                 region=settings.region,
                 image=autoscaler.image,
                 provider=cluster.provider,
-                pools=[AutoscaledPool(pool.name, pool.gpu, self.node_groups[pool.name].asg_names)
+                pools=[AutoscaledPool(pool.name, pool.gpu, list(self.node_groups[pool.name].asg_names.values()))
                        for pool in settings.pools],
                 general_pool=general.name,
                 general_pool_taints=general.taints,
@@ -156,10 +174,8 @@ class GpuSpotCluster(pulumi.ComponentResource):
                 region=settings.region,
                 image=settings.termination_handler.image,
                 provider=cluster.provider,
-                # Keyed by the ASG's own name suffix, so a hook keeps its name when other groups change.
-                asgs={f"{pool.name}{suffix}": asg for pool in settings.pools
-                      for (suffix, _), asg in zip(group_plan(pool, self.network.private_subnets),
-                                                  self.node_groups[pool.name].asgs, strict=True)},
+                # By ASG key, so a hook keeps its name when other groups change.
+                asgs={key: asg for group in self.node_groups.values() for key, asg in group.asgs.items()},
                 heartbeat_timeout_seconds=settings.termination_handler.heartbeat_timeout_seconds,
                 general_pool=general.name,
                 general_pool_taints=general.taints,
@@ -183,7 +199,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
             "nodeSecurityGroupId": cluster.node_security_group_id,
             "kubeconfig": cluster.kubeconfig,
             "nodeGroups": {
-                name: {"asgNames": group.asg_names, "instanceTypes": group.instance_types,
+                name: {"asgNames": list(group.asg_names.values()), "instanceTypes": group.instance_types,
                        "template": group.template.to_json()}
                 for name, group in self.node_groups.items()
             },

@@ -1,16 +1,26 @@
-"""The typed description of a node pool that the node-group component builds from."""
+"""The typed description of a node pool that the node-group component builds from.
+
+`NodePoolSpec` refuses, when it is constructed, every value that AWS, EKS or kubelet would refuse
+later; checks that need the instance types' shapes run in `plan.py`, before any resource exists.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from . import validation
+from .errors import InvalidValueError, within
 from .node_template import (
     ACCELERATOR_LABEL,
+    CA_LABEL_PREFIX,
+    CA_TAINT_PREFIX,
     GPU_LABEL,
     GPU_RESOURCE,
     GPU_TAINT,
+    GPU_TAINT_KEY,
     LIFECYCLE_LABEL,
     POOL_LABEL,
     SPOT_LIFECYCLE,
@@ -25,6 +35,36 @@ SPOT_ALLOCATION_STRATEGIES = (
     "capacity-optimized-prioritized",
     "lowest-price",
 )
+RESERVED_LABELS = (POOL_LABEL, LIFECYCLE_LABEL, GPU_LABEL, ACCELERATOR_LABEL)
+POOL_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
+INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.(\d*(nano|micro|small|medium|large|xlarge)|metal(-\d+xl)?)")
+MAX_INSTANCE_TYPES = 40  # overrides of one MixedInstancesPolicy
+MAX_GROUP_SIZE = 1000  # per Auto Scaling group: a sanity bound far above any one pool's need
+MIN_ROOT_VOLUME_GIB = 20  # the AL2023 EKS AMIs' snapshot size
+MAX_ROOT_VOLUME_GIB = 16384  # gp3
+SCALE_DOWN_UNNEEDED_SECONDS = (60, 24 * 3600)
+# An unset field: __post_init__ replaces it with the default of the pool's kind.
+BY_KIND: Any = None
+
+
+@dataclass(frozen=True)
+class PoolDefaults:
+    instance_types: tuple[str, ...]
+    min_size: int
+    max_size: int
+    root_volume_gib: int
+    scale_down_unneeded_time: str
+
+
+# The one place the pools' defaults are written; config/, the examples and the docs read them here.
+GENERAL_POOL_DEFAULTS = PoolDefaults(("m6i.xlarge", "m6a.xlarge", "m5.xlarge", "m5a.xlarge", "m7i.xlarge"),
+                                     min_size=2, max_size=20, root_volume_gib=50, scale_down_unneeded_time="")
+GPU_POOL_DEFAULTS = PoolDefaults(("g4dn.xlarge", "g5.xlarge", "g6.xlarge"),
+                                 min_size=0, max_size=2, root_volume_gib=100, scale_down_unneeded_time="10m")
+
+
+def pool_defaults(gpu: bool) -> PoolDefaults:
+    return GPU_POOL_DEFAULTS if gpu else GENERAL_POOL_DEFAULTS
 
 
 @dataclass(frozen=True)
@@ -33,27 +73,171 @@ class NodePoolSpec:
 
     For a GPU pool (`gpu=True`) the sizes are per Availability Zone: the node-group component
     builds one Auto Scaling group per AZ so the autoscaler can pick the zone a pod needs.
+    Fields left unset take the defaults of the pool's kind (`pool_defaults`); `desired_size`
+    defaults to `min_size`. Taints may also be given as strings `key=value:Effect`.
+
+    Refused at construction: a name that is not 2-32 of `a-z0-9-`; no, repeated or malformed
+    instance types (at most 40); sizes outside 0-1000 or not min <= desired <= max; a root volume
+    outside 20-16384 GiB; labels that are not valid Kubernetes labels, that the project sets itself,
+    that kubelet refuses in `--node-labels` (the kubernetes.io and k8s.io namespaces outside
+    kubelet's own set), or whose autoscaler tag key would pass 128 characters; two taints with one
+    key, a taint on `nvidia.com/gpu` (the project sets it), and NoSchedule/NoExecute taints on the
+    general pool, where CoreDNS, the autoscaler and the termination handler run.
     """
 
     name: str
-    instance_types: tuple[str, ...]
+    instance_types: Sequence[str] = BY_KIND
     gpu: bool = False
-    min_size: int = 0
-    max_size: int = 1
-    desired_size: int = 0
-    root_volume_gib: int = 50
+    min_size: int = BY_KIND
+    max_size: int = BY_KIND
+    desired_size: int = BY_KIND
+    root_volume_gib: int = BY_KIND
     on_demand_base_capacity: int = 0
     on_demand_percentage_above_base: int = 0
     spot_allocation_strategy: str = "price-capacity-optimized"
     labels: Mapping[str, str] = field(default_factory=dict)
-    taints: tuple[Taint, ...] = ()
-    scale_down_unneeded_time: str = ""
+    taints: Sequence[Taint] = ()
+    scale_down_unneeded_time: str = BY_KIND
     accelerator: str = ""
 
+    def __post_init__(self) -> None:
+        gpu = validation.boolean("gpu", self.gpu)
+        defaults = pool_defaults(gpu)
+
+        def resolve(name: str, default: object) -> object:
+            value = getattr(self, name)
+            if value is None:
+                object.__setattr__(self, name, default)
+                return default
+            return value
+
+        validation.string("name", self.name, pattern=POOL_NAME,
+                          allowed="must be 2-32 lowercase letters, digits or '-', starting with a letter")
+        types = validation.string_list("instance_types", resolve("instance_types", defaults.instance_types),
+                                       "instance types")
+        if not 1 <= len(types) <= MAX_INSTANCE_TYPES:
+            raise InvalidValueError("instance_types", list(types),
+                                    f"must list 1 to {MAX_INSTANCE_TYPES} instance types")
+        for index, instance_type in enumerate(types):
+            validation.string(f"instance_types[{index}]", instance_type, pattern=INSTANCE_TYPE,
+                              allowed="must be an EC2 instance type such as 'g5.xlarge'")
+        validation.unique("instance_types", types)
+        object.__setattr__(self, "instance_types", types)
+
+        minimum = validation.whole_number("min_size", resolve("min_size", defaults.min_size), 0, MAX_GROUP_SIZE)
+        maximum = validation.whole_number("max_size", resolve("max_size", defaults.max_size), 1, MAX_GROUP_SIZE)
+        if minimum > maximum:
+            raise InvalidValueError("min_size", minimum, f"must not exceed the maximum size ({maximum})")
+        desired = validation.whole_number("desired_size", resolve("desired_size", minimum), 0, MAX_GROUP_SIZE)
+        if not minimum <= desired <= maximum:
+            raise InvalidValueError("desired_size", desired,
+                                    f"must lie between the minimum ({minimum}) and maximum ({maximum}) sizes")
+        validation.whole_number("root_volume_gib", resolve("root_volume_gib", defaults.root_volume_gib),
+                                MIN_ROOT_VOLUME_GIB, MAX_ROOT_VOLUME_GIB)
+        validation.whole_number("on_demand_base_capacity", self.on_demand_base_capacity, 0, MAX_GROUP_SIZE)
+        validation.whole_number("on_demand_percentage_above_base", self.on_demand_percentage_above_base, 0, 100)
+        validation.choice("spot_allocation_strategy", self.spot_allocation_strategy, SPOT_ALLOCATION_STRATEGIES)
+        object.__setattr__(self, "labels", _labels(self.labels))
+        object.__setattr__(self, "taints", _taints(self.taints, gpu))
+        unneeded = resolve("scale_down_unneeded_time", defaults.scale_down_unneeded_time)
+        if unneeded:
+            validation.duration("scale_down_unneeded_time", unneeded, *SCALE_DOWN_UNNEEDED_SECONDS)
+        validation.label_value("accelerator", self.accelerator)
+        if self.accelerator and not gpu:
+            raise InvalidValueError("accelerator", self.accelerator, "applies to GPU pools only")
+
     def all_taints(self) -> tuple[Taint, ...]:
-        if not self.gpu:
-            return self.taints
-        return (GPU_TAINT,) + tuple(t for t in self.taints if t != GPU_TAINT)
+        return (GPU_TAINT, *self.taints) if self.gpu else tuple(self.taints)
+
+
+def _labels(raw: object) -> dict[str, str]:
+    labels = validation.string_map("labels", raw)
+    for key, value in labels.items():
+        where = f"labels.{key}"
+        validation.qualified_name(where, key)
+        validation.label_value(where, value)
+        if key in RESERVED_LABELS:
+            raise InvalidValueError(where, value, f"is set by the project (reserved label keys: "
+                                                  f"{', '.join(RESERVED_LABELS)}; a GPU pool sets its "
+                                                  "accelerator label with its accelerator setting)")
+        if validation.kubelet_refuses_label(key):
+            raise InvalidValueError(where, key, "kubelet refuses --node-labels in the kubernetes.io and k8s.io "
+                                                "namespaces except its own set (kubernetes.io/arch, ...) and the "
+                                                "node.kubernetes.io/ and kubelet.kubernetes.io/ prefixes; such a "
+                                                "node never joins. Use your own prefix, such as example.com/role")
+        if len(CA_LABEL_PREFIX + key) > validation.MAX_TAG_KEY:
+            raise InvalidValueError(where, key, f"its autoscaler tag key '{CA_LABEL_PREFIX}<key>' would pass the "
+                                                f"{validation.MAX_TAG_KEY} characters AWS allows: at most "
+                                                f"{validation.MAX_TAG_KEY - len(CA_LABEL_PREFIX)} characters")
+    return labels
+
+
+def _taints(raw: object, gpu: bool) -> tuple[Taint, ...]:
+    if isinstance(raw, (str, Mapping)) or not isinstance(raw, Sequence):
+        raise validation.wrong_kind("taints", raw, "a list of taints 'key=value:Effect'")
+    taints: list[Taint] = []
+    for index, item in enumerate(raw):
+        where = f"taints[{index}]"
+        with within(where):
+            taint = item if isinstance(item, Taint) else Taint.parse(item)
+        if taint.key == GPU_TAINT_KEY:
+            raise InvalidValueError(where, taint.kubelet_form(), f"the project sets the '{GPU_TAINT_KEY}' taint on "
+                                                                 "GPU pools itself; it cannot be replaced or added")
+        if any(t.key == taint.key for t in taints):
+            raise InvalidValueError(where, taint.kubelet_form(), "repeats a taint key: the autoscaler's ASG tags "
+                                                                 "hold one taint per key")
+        if not gpu and taint.effect != "PreferNoSchedule":
+            raise InvalidValueError(where, taint.kubelet_form(), "the general pool runs CoreDNS, the autoscaler and "
+                                                                 "the termination handler, which do not tolerate "
+                                                                 "it: use the PreferNoSchedule effect")
+        if len(CA_TAINT_PREFIX + taint.key) > validation.MAX_TAG_KEY:
+            raise InvalidValueError(where, taint.kubelet_form(), "its autoscaler tag key would pass the "
+                                                                 f"{validation.MAX_TAG_KEY} characters AWS allows")
+        taints.append(taint)
+    return tuple(taints)
+
+
+def describe(shape: InstanceShape) -> str:
+    return f"{shape.vcpus} vCPU / {shape.memory_mib // 1024} GiB / {shape.gpu_count} GPU"
+
+
+def check_pool_shapes(pool: NodePoolSpec, shapes: Mapping[str, InstanceShape]) -> None:
+    """One shape and one CPU architecture per pool (the autoscaler sizes a group from its first
+    type; one AMI per launch template); NVIDIA GPUs in GPU pools, no accelerator in the general one.
+    Fields are those of `pool`."""
+    types = list(pool.instance_types)
+    missing = [t for t in types if t not in shapes]
+    if missing:
+        raise InvalidValueError("instance_types", missing[0], "has no known shape (pass the shapes of every type)")
+    first = shapes[types[0]]
+    for instance_type in types:
+        shape = shapes[instance_type]
+        if pool.gpu:
+            if shape.other_accelerators and not shape.gpu_count:
+                raise InvalidValueError("instance_types", instance_type,
+                                        f"has {', '.join(shape.other_accelerators)} accelerators, not NVIDIA GPUs; "
+                                        "GPU pools take NVIDIA GPU types only (the NVIDIA AMI and device plugin)")
+            if shape.gpu_count == 0:
+                raise InvalidValueError("instance_types", instance_type,
+                                        f"has no GPU; a GPU pool ('{pool.name}') needs GPU instance types")
+            if shape.gpu_manufacturer.lower() != "nvidia":
+                raise InvalidValueError("instance_types", instance_type,
+                                        f"has {shape.gpu_manufacturer or 'non-NVIDIA'} GPUs; GPU pools take NVIDIA "
+                                        "GPU types only (the NVIDIA AMI and device plugin)")
+        elif shape.gpu_count or shape.other_accelerators:
+            raise InvalidValueError("instance_types", instance_type,
+                                    f"has {shape.gpu_count} GPU(s) or other accelerators; the general pool must not "
+                                    "use GPU instance types (put them in a gpuPools entry)")
+        if not shape.same_size_as(first):
+            raise InvalidValueError("instance_types", instance_type,
+                                    f"is {describe(shape)} but the first type {first.instance_type} is "
+                                    f"{describe(first)}; all types of a pool must have the same vCPU, memory and "
+                                    "GPU count, because the Cluster Autoscaler sizes the whole group from its "
+                                    "first type")
+        if shape.architecture != first.architecture:
+            raise InvalidValueError("instance_types", instance_type,
+                                    f"is {shape.architecture} but the first type {first.instance_type} is "
+                                    f"{first.architecture}; a pool has one CPU architecture (one AMI)")
 
 
 def accelerator_label_value(shapes: Sequence[InstanceShape]) -> str:

@@ -1,91 +1,328 @@
 """Frozen, typed settings of a whole GPU Spot cluster.
 
-The project's `config/` makes them from stack config and validates them; library users may build
-them directly and hand them to `GpuSpotCluster`.
+Each type refuses invalid values when it is constructed (`InvalidValueError` names the field, the
+value and what is allowed), so library users get the same protection as stack users; the
+project's `config/` maps stack config keys onto these types and rewords their errors with the
+stack key. Checks that need facts only AWS knows (zones, instance shapes, an existing VPC) run in
+`plan.py` when `GpuSpotCluster` is created, before its first resource. Every default lives here
+or in `pool_spec.py` and `versions.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
+from . import validation
+from .errors import InvalidValueError, within
 from .pool_spec import NodePoolSpec
+from .versions import (
+    CLUSTER_AUTOSCALER_IMAGE_REPOSITORY,
+    CLUSTER_AUTOSCALER_TAGS,
+    DEFAULT_KUBERNETES_VERSION,
+    NODE_TERMINATION_HANDLER_IMAGE,
+    NVIDIA_DEVICE_PLUGIN_IMAGE,
+    SUPPORTED_KUBERNETES_VERSIONS,
+)
 
 DEFAULT_PUBLIC_ACCESS_CIDRS = ("0.0.0.0/0",)
+EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 DEFAULT_LOG_TYPES = ("api", "audit", "authenticator")
 DEFAULT_SERVICE_CIDR = "172.20.0.0/16"
+DEFAULT_VPC_CIDR = "10.0.0.0/16"
+DEFAULT_AZ_COUNT = 3
+MAX_AZ_COUNT = 6  # the default subnet layout carves at most six private eighths out of the VPC
+NAT_MODES = ("single", "perAz")
+MANAGED_ADDONS = ("vpcCni", "kubeProxy", "coredns", "podIdentityAgent")
 # Cluster Autoscaler expanders this project configures (the first is the default).
 EXPANDERS = ("priority,least-waste", "least-waste", "priority")
+# Tags the program adds to every resource besides the user's (see platform.py).
+PROJECT_TAG = "eks-gpu-spot/cluster"
+
+CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
+_ADDON_VERSION = re.compile(r"v\d+\.\d+\.\d+-eksbuild\.\d+")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+_RESOURCE_ID = {"vpc": re.compile(r"vpc-[0-9a-f]{8,17}"), "subnet": re.compile(r"subnet-[0-9a-f]{8,17}")}
+_THRESHOLD = re.compile(r"0(\.\d+)?|1(\.0+)?")
+
+
+# An unset field whose default depends on another one (resolved in __post_init__).
+UNSET: Any = None
+
+
+def _tuple(name: str, value: object, what: str) -> tuple[str, ...]:
+    return validation.string_list(name, value, what)
 
 
 @dataclass(frozen=True)
 class ClusterSettings:
+    """The control plane. `public_access_cidrs` applies only with the public endpoint on (default
+    0.0.0.0/0 then). The service CIDR must be private (10/8, 172.16/12, 192.168/16) and /12 to /24,
+    as EKS requires; that it does not overlap the VPC is checked with the network."""
+
     name: str
-    kubernetes_version: str
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
     tags: Mapping[str, str] = field(default_factory=dict)
     endpoint_public_access: bool = True
-    public_access_cidrs: tuple[str, ...] = DEFAULT_PUBLIC_ACCESS_CIDRS
-    log_types: tuple[str, ...] = DEFAULT_LOG_TYPES
+    public_access_cidrs: Sequence[str] = UNSET
+    log_types: Sequence[str] = DEFAULT_LOG_TYPES
     service_cidr: str = DEFAULT_SERVICE_CIDR
     deletion_protection: bool = False
     managed_addon_versions: Mapping[str, str] = field(default_factory=dict)
 
-
-@dataclass(frozen=True)
-class NetworkSettings:
-    """A new VPC (`existing_vpc_id` empty) or an existing one with its subnets."""
-
-    vpc_cidr: str = "10.0.0.0/16"
-    az_count: int = 3
-    nat_mode: str = "single"
-    private_subnet_cidrs: tuple[str, ...] = ()
-    public_subnet_cidrs: tuple[str, ...] = ()
-    existing_vpc_id: str = ""
-    existing_private_subnet_ids: tuple[str, ...] = ()
-    existing_public_subnet_ids: tuple[str, ...] = ()
+    def __post_init__(self) -> None:
+        validation.string("name", self.name, pattern=CLUSTER_NAME,
+                          allowed="must be 1-100 letters, digits, '-' or '_', starting with a letter or digit")
+        validation.choice("kubernetes_version", self.kubernetes_version, SUPPORTED_KUBERNETES_VERSIONS)
+        tags = validation.string_map("tags", self.tags)
+        for key, value in tags.items():
+            validation.tag(f"tags.{key}", key, value)
+        object.__setattr__(self, "tags", tags)
+        public = validation.boolean("endpoint_public_access", self.endpoint_public_access)
+        if self.public_access_cidrs is None:
+            cidrs = DEFAULT_PUBLIC_ACCESS_CIDRS if public else ()
+        else:
+            cidrs = _tuple("public_access_cidrs", self.public_access_cidrs, "CIDRs")
+            if not public:
+                raise InvalidValueError("public_access_cidrs", list(cidrs),
+                                        "applies only while the public endpoint is on; remove it, or turn the "
+                                        "public endpoint on")
+            if not cidrs:
+                raise InvalidValueError("public_access_cidrs", [], "must list at least one CIDR")
+            for index, cidr in enumerate(cidrs):
+                validation.cidr(f"public_access_cidrs[{index}]", cidr, "203.0.113.0/24")
+        object.__setattr__(self, "public_access_cidrs", cidrs)
+        log_types = _tuple("log_types", self.log_types, "log types")
+        for index, log_type in enumerate(log_types):
+            validation.choice(f"log_types[{index}]", log_type, EKS_LOG_TYPES)
+        validation.unique("log_types", log_types)
+        object.__setattr__(self, "log_types", log_types)
+        service = validation.cidr("service_cidr", self.service_cidr, "172.20.0.0/16")
+        if not validation.is_private(service) or not 12 <= service.prefixlen <= 24:
+            raise InvalidValueError("service_cidr", self.service_cidr,
+                                    "EKS needs a private range (inside 10.0.0.0/8, 172.16.0.0/12 or "
+                                    "192.168.0.0/16) from /12 to /24")
+        validation.boolean("deletion_protection", self.deletion_protection)
+        versions = validation.string_map("managed_addon_versions", self.managed_addon_versions)
+        for name, version in versions.items():
+            validation.choice("managed_addon_versions", name, MANAGED_ADDONS)
+            validation.string(f"managed_addon_versions.{name}", version, pattern=_ADDON_VERSION,
+                              allowed="must be an EKS add-on version such as 'v1.19.2-eksbuild.1'")
+        object.__setattr__(self, "managed_addon_versions", versions)
 
     @property
-    def creates_vpc(self) -> bool:
-        return not self.existing_vpc_id
+    def service_network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.service_cidr)
+
+
+def default_subnet_layout(vpc_cidr: str, az_count: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Private subnets: the first `az_count` eighths; public: small slices of the last eighth."""
+    eighths = list(ipaddress.IPv4Network(vpc_cidr).subnets(prefixlen_diff=3))
+    publics = list(eighths[-1].subnets(prefixlen_diff=3))
+    return tuple(str(n) for n in eighths[:az_count]), tuple(str(n) for n in publics[:az_count])
+
+
+@dataclass(frozen=True)
+class NewVpcSettings:
+    """A VPC to create: /16 to /22, 2 to 6 zones, one private and one public subnet per zone
+    (carved from the VPC unless given: inside it, /28 or larger, not overlapping)."""
+
+    vpc_cidr: str = DEFAULT_VPC_CIDR
+    az_count: int = DEFAULT_AZ_COUNT
+    nat_mode: str = "single"
+    private_subnet_cidrs: Sequence[str] = ()
+    public_subnet_cidrs: Sequence[str] = ()
+
+    creates_vpc = True
+
+    def __post_init__(self) -> None:
+        vpc = validation.cidr("vpc_cidr", self.vpc_cidr)
+        if not 16 <= vpc.prefixlen <= 22:
+            raise InvalidValueError("vpc_cidr", self.vpc_cidr, "must be between /16 and /22 so that its subnets fit")
+        az_count = validation.whole_number("az_count", self.az_count, 2, MAX_AZ_COUNT)
+        validation.choice("nat_mode", self.nat_mode, NAT_MODES)
+        default_private, default_public = default_subnet_layout(self.vpc_cidr, az_count)
+        taken: list[ipaddress.IPv4Network] = []
+        for name, default in (("private_subnet_cidrs", default_private), ("public_subnet_cidrs", default_public)):
+            cidrs = _tuple(name, getattr(self, name), "CIDRs") or default
+            if len(cidrs) != az_count:
+                raise InvalidValueError(name, list(cidrs), f"must list one CIDR per Availability Zone ({az_count})")
+            for index, text in enumerate(cidrs):
+                where = f"{name}[{index}]"
+                network = validation.cidr(where, text, "10.0.0.0/19")
+                if not network.subnet_of(vpc):
+                    raise InvalidValueError(where, text, f"each subnet must lie inside the VPC CIDR {vpc}")
+                if network.prefixlen > 28:
+                    raise InvalidValueError(where, text, "each subnet must be /28 or larger")
+                clash = next((t for t in taken if t.overlaps(network)), None)
+                if clash is not None:
+                    raise InvalidValueError(where, text, f"subnets must not overlap (overlaps {clash})")
+                taken.append(network)
+            object.__setattr__(self, name, cidrs)
+
+
+@dataclass(frozen=True)
+class ExistingVpcSettings:
+    """A VPC that exists already: its ID, at least 2 private node subnets (in different zones,
+    checked with AWS), and optional public subnets; none may be both."""
+
+    vpc_id: str
+    private_subnet_ids: Sequence[str]
+    public_subnet_ids: Sequence[str] = ()
+
+    creates_vpc = False
+
+    def __post_init__(self) -> None:
+        validation.string("vpc_id", self.vpc_id, pattern=_RESOURCE_ID["vpc"],
+                          allowed="must be a VPC ID such as 'vpc-0abc1234'")
+        for name in ("private_subnet_ids", "public_subnet_ids"):
+            ids = _tuple(name, getattr(self, name), "subnet IDs")
+            for index, subnet_id in enumerate(ids):
+                validation.string(f"{name}[{index}]", subnet_id, pattern=_RESOURCE_ID["subnet"],
+                                  allowed="must be a subnet ID such as 'subnet-0abc1234'")
+            validation.unique(name, ids)
+            object.__setattr__(self, name, ids)
+        if len(self.private_subnet_ids) < 2:
+            raise InvalidValueError("private_subnet_ids", list(self.private_subnet_ids),
+                                    "an existing VPC needs at least 2 private subnets, in different Availability Zones")
+        both = sorted(set(self.private_subnet_ids) & set(self.public_subnet_ids))
+        if both:
+            raise InvalidValueError("public_subnet_ids", list(self.public_subnet_ids),
+                                    f"a subnet cannot be both private and public ({', '.join(both)})")
+
+    @property
+    def az_count(self) -> int:
+        return len(self.private_subnet_ids)
+
+
+NetworkSettings = NewVpcSettings | ExistingVpcSettings
 
 
 @dataclass(frozen=True)
 class DevicePluginSettings:
-    enabled: bool
-    image: str
+    enabled: bool = True
+    image: str = NVIDIA_DEVICE_PLUGIN_IMAGE
+
+    def __post_init__(self) -> None:
+        validation.boolean("enabled", self.enabled)
+        validation.image("image", self.image)
 
 
 @dataclass(frozen=True)
 class ClusterAutoscalerSettings:
-    enabled: bool
-    image: str
-    expander: str
-    scale_down_unneeded_time: str
-    scale_down_delay_after_add: str
-    scale_down_utilization_threshold: str
-    max_node_provision_time: str
+    """`image` empty: the pinned tag of the cluster's minor (`image_tags` overrides the table).
+    A set image must carry a tag `vX.Y.Z` whose minor is the cluster's (a digest may follow)."""
+
+    enabled: bool = True
+    image: str = ""
+    image_tags: Mapping[str, str] = field(default_factory=dict)
+    expander: str = EXPANDERS[0]
+    scale_down_unneeded_time: str = "10m"
+    scale_down_delay_after_add: str = "10m"
+    scale_down_utilization_threshold: str = "0.5"
+    max_node_provision_time: str = "15m"
+
+    def __post_init__(self) -> None:
+        validation.boolean("enabled", self.enabled)
+        if self.image:
+            validation.image("image", self.image)
+        tags = validation.string_map("image_tags", self.image_tags)
+        for minor, tag in tags.items():
+            if not re.fullmatch(rf"v{re.escape(minor)}\.\d+", tag):
+                raise InvalidValueError(f"image_tags.{minor}", tag,
+                                        f"must be a Cluster Autoscaler tag of the same minor, such as 'v{minor}.0'")
+        validation.choice("expander", self.expander, EXPANDERS)
+        validation.duration("scale_down_unneeded_time", self.scale_down_unneeded_time, 60, 24 * 3600)
+        validation.duration("scale_down_delay_after_add", self.scale_down_delay_after_add, 0, 24 * 3600)
+        validation.string("scale_down_utilization_threshold", self.scale_down_utilization_threshold,
+                          pattern=_THRESHOLD, allowed="must be a number from 0 to 1 written as a string, such as '0.5'")
+        validation.duration("max_node_provision_time", self.max_node_provision_time, 60, 3600)
+
+    def image_for(self, kubernetes_version: str) -> str:
+        """The image to run on a cluster of `kubernetes_version`; refuses another minor."""
+        if not self.image:
+            tags = {**CLUSTER_AUTOSCALER_TAGS, **self.image_tags}
+            if kubernetes_version not in tags:
+                raise InvalidValueError("image_tags", dict(self.image_tags),
+                                        f"needs a Cluster Autoscaler tag for Kubernetes {kubernetes_version}")
+            return f"{CLUSTER_AUTOSCALER_IMAGE_REPOSITORY}:{tags[kubernetes_version]}"
+        tag = validation.image("image", self.image)["tag"] or ""
+        if not re.match(rf"v{re.escape(kubernetes_version)}\.\d+", tag):
+            raise InvalidValueError("image", self.image,
+                                    f"its tag must be a Cluster Autoscaler release of the cluster's minor, "
+                                    f"such as ':v{kubernetes_version}.0' (a digest may follow '@'): the "
+                                    "autoscaler's minor must equal the cluster's Kubernetes minor")
+        return self.image
 
 
 @dataclass(frozen=True)
 class TerminationHandlerSettings:
-    enabled: bool
-    image: str
-    heartbeat_timeout_seconds: int
+    enabled: bool = True
+    image: str = NODE_TERMINATION_HANDLER_IMAGE
+    heartbeat_timeout_seconds: int = 300
+
+    def __post_init__(self) -> None:
+        validation.boolean("enabled", self.enabled)
+        validation.image("image", self.image)
+        # The limits of an Auto Scaling lifecycle hook's heartbeat.
+        validation.whole_number("heartbeat_timeout_seconds", self.heartbeat_timeout_seconds, 30, 7200)
+
+
+def default_gpu_pools() -> tuple[NodePoolSpec, ...]:
+    return (NodePoolSpec(name="gpu", gpu=True),)
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything one GPU Spot cluster needs. Besides each part's own checks: the general pool has
+    no GPUs and the GPU pools do, pool names are unique, the service CIDR does not overlap a new
+    VPC, and the autoscaler image's minor is the cluster's."""
+
     project: str
     stack: str
     region: str
     cluster: ClusterSettings
-    network: NetworkSettings
-    general_pool: NodePoolSpec
-    gpu_pools: tuple[NodePoolSpec, ...]
-    device_plugin: DevicePluginSettings
-    cluster_autoscaler: ClusterAutoscalerSettings
-    termination_handler: TerminationHandlerSettings
+    network: NetworkSettings = field(default_factory=NewVpcSettings)
+    general_pool: NodePoolSpec = field(default_factory=lambda: NodePoolSpec(name="general"))
+    gpu_pools: Sequence[NodePoolSpec] = field(default_factory=default_gpu_pools)
+    device_plugin: DevicePluginSettings = field(default_factory=DevicePluginSettings)
+    cluster_autoscaler: ClusterAutoscalerSettings = field(default_factory=ClusterAutoscalerSettings)
+    termination_handler: TerminationHandlerSettings = field(default_factory=TerminationHandlerSettings)
+
+    def __post_init__(self) -> None:
+        validation.string("region", self.region, pattern=_REGION,
+                          allowed="must be an AWS region such as 'us-east-1'")
+        for name, kind in (("cluster", ClusterSettings), ("network", (NewVpcSettings, ExistingVpcSettings)),
+                           ("general_pool", NodePoolSpec), ("device_plugin", DevicePluginSettings),
+                           ("cluster_autoscaler", ClusterAutoscalerSettings),
+                           ("termination_handler", TerminationHandlerSettings)):
+            if not isinstance(getattr(self, name), kind):
+                raise validation.wrong_kind(name, getattr(self, name), f"a {name} settings object")
+        if self.general_pool.gpu:
+            raise InvalidValueError("general_pool.gpu", True, "the general pool has no GPUs; GPU pools go in gpu_pools")
+        pools = tuple(self.gpu_pools) if isinstance(self.gpu_pools, Sequence) else self.gpu_pools
+        if not isinstance(pools, tuple) or not all(isinstance(p, NodePoolSpec) for p in pools):
+            raise validation.wrong_kind("gpu_pools", self.gpu_pools, "a list of GPU pools")
+        names = [self.general_pool.name]
+        for index, pool in enumerate(pools):
+            if not pool.gpu:
+                raise InvalidValueError(f"gpu_pools[{index}].gpu", False, "a GPU pool must have gpu=True")
+            if pool.name in names:
+                raise InvalidValueError(f"gpu_pools[{index}].name", pool.name, "must be unique among the pools")
+            names.append(pool.name)
+        object.__setattr__(self, "gpu_pools", pools)
+        if isinstance(self.network, NewVpcSettings):
+            vpc = ipaddress.IPv4Network(self.network.vpc_cidr)
+            if self.cluster.service_network.overlaps(vpc):
+                raise InvalidValueError("cluster.service_cidr", self.cluster.service_cidr,
+                                        f"must not overlap the VPC CIDR {vpc}")
+        with within("cluster_autoscaler"):
+            image = self.cluster_autoscaler.image_for(self.cluster.kubernetes_version)
+        object.__setattr__(self, "cluster_autoscaler", replace(self.cluster_autoscaler, image=image))
 
     @property
     def pools(self) -> tuple[NodePoolSpec, ...]:
-        return (self.general_pool,) + self.gpu_pools
+        return (self.general_pool, *self.gpu_pools)

@@ -1,32 +1,21 @@
-"""Typed stack configuration: the only reader of `pulumi.Config`."""
+"""Typed stack configuration: the only reader of `pulumi.Config`.
 
-from components.settings import (
-    ClusterAutoscalerSettings,
-    ClusterSettings,
-    DevicePluginSettings,
-    NetworkSettings,
-    Settings,
-    TerminationHandlerSettings,
-)
+It maps stack keys onto the package's settings types (`components/settings.py`), which check the
+values; errors come back worded with the stack key (`ConfigError`).
+"""
 
-from .aws_checks import check_distinct_zones, check_instance_shapes, check_zone_count
-from .errors import ConfigError
-from .loader import PROJECT, TOP_LEVEL_KEYS, config_strings, load_settings, parse_settings
+from .errors import ConfigError, check_instance_shapes, stack_key, stack_keys
+from .keys import TOP_LEVEL_KEYS
+from .loader import PROJECT, config_strings, load_settings, parse_settings
 
 __all__ = [
     "PROJECT",
     "TOP_LEVEL_KEYS",
-    "ClusterAutoscalerSettings",
-    "ClusterSettings",
     "ConfigError",
-    "DevicePluginSettings",
-    "NetworkSettings",
-    "Settings",
-    "TerminationHandlerSettings",
-    "check_distinct_zones",
     "check_instance_shapes",
-    "check_zone_count",
     "config_strings",
     "load_settings",
     "parse_settings",
+    "stack_key",
+    "stack_keys",
 ]

@@ -31,6 +31,11 @@ MAIN = ROOT / "__main__.py"
 PROJECT = "eks-gpu-spot"
 REGION = "us-east-1"
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f")
+# Zone IDs in the mapping of a typical account: us-east-1e (use1-az3) is left out of ZONES, since EKS
+# refuses it; tests that want it pass it explicitly.
+ZONE_IDS = {"us-east-1a": "use1-az6", "us-east-1b": "use1-az1", "us-east-1c": "use1-az2",
+            "us-east-1d": "use1-az4", "us-east-1e": "use1-az3", "us-east-1f": "use1-az5"}
+VPC_ID = "vpc-0a1b2c3d4e5f67890"
 RESOURCE_REFERENCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d"
 
@@ -41,9 +46,13 @@ Shape = KnownShape
 INSTANCE_SHAPES: dict[str, KnownShape] = KNOWN_SHAPES
 
 
+def zone_id(zone: str) -> str:
+    return ZONE_IDS.get(zone, f"{zone[:2]}{zone.split('-')[1][0]}{zone[-2]}-az{ord(zone[-1]) - ord('a') + 1}")
+
+
 def instance_type_result(instance_type: str) -> dict[str, Any]:
     shape = INSTANCE_SHAPES[instance_type]
-    gpus = [{"count": shape.gpus, "manufacturer": "NVIDIA", "name": shape.gpu_name,
+    gpus = [{"count": shape.gpus, "manufacturer": shape.gpu_manufacturer, "name": shape.gpu_name,
              "memorySize": shape.gpu_memory_mib}] if shape.gpus else []
     return {
         "id": instance_type,
@@ -53,6 +62,9 @@ def instance_type_result(instance_type: str) -> dict[str, Any]:
         "gpuses": gpus,
         "maximumNetworkInterfaces": shape.enis,
         "maximumIpv4AddressesPerInterface": shape.ipv4_per_eni,
+        "supportedArchitectures": ["arm64" if shape.arch == "arm64" else "x86_64"],
+        "inferenceAccelerators": [],
+        "neuronDevices": [],
     }
 
 
@@ -104,25 +116,41 @@ class ProgramRun:
 
 
 class ProgramMocks(pulumi.runtime.Mocks):
-    def __init__(self, run: ProgramRun, zones: Iterable[str], subnet_zones: dict[str, str]) -> None:
+    def __init__(self, run: ProgramRun, zones: Iterable[str], subnet_zones: dict[str, str],
+                 not_offered: dict[str, set[str]], subnet_vpcs: dict[str, str], vpc_cidrs: list[str]) -> None:
         self.run = run
         self.zones = list(zones)
         self.subnet_zones = subnet_zones
+        self.not_offered = not_offered
+        self.subnet_vpcs = subnet_vpcs
+        self.vpc_cidrs = vpc_cidrs
         self.monitor: pulumi_mocks.MockMonitor | None = None
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         self.run.invokes.append((args.token, dict(args.args)))
         token = args.token
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"id": REGION, "names": self.zones, "zoneIds": [f"use1-az{i + 1}" for i in range(len(self.zones))]}
+            return {"id": REGION, "names": self.zones, "zoneIds": [zone_id(z) for z in self.zones]}
+        if token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+            (wanted,) = [f["values"] for f in args.args["filters"] if f["name"] == "instance-type"]
+            offered = [(t, zone_id(z)) for z in self.zones for t in wanted
+                       if t in INSTANCE_SHAPES and t not in self.not_offered.get(z, set())]
+            return {"id": REGION, "instanceTypes": [t for t, _ in offered], "locations": [z for _, z in offered],
+                    "locationTypes": ["availability-zone-id"] * len(offered)}
         if token == "aws:ec2/getInstanceType:getInstanceType":
             return instance_type_result(args.args["instanceType"])
+        if token == "aws:ec2/getVpc:getVpc":
+            return {"id": args.args["id"], "cidrBlock": self.vpc_cidrs[0],
+                    "cidrBlockAssociations": [{"cidrBlock": c, "associationId": f"a-{i}", "state": "associated"}
+                                              for i, c in enumerate(self.vpc_cidrs)]}
         if token == "aws:ssm/getParameter:getParameter":
             return {"id": args.args["name"], "name": args.args["name"], "type": "String",
                     "value": "ami-0123456789abcdef0", "arn": "arn:aws:ssm:::parameter", "version": 1}
         if token == "aws:ec2/getSubnet:getSubnet":
             subnet_id = args.args["id"]
-            return {"id": subnet_id, "availabilityZone": self.subnet_zones[subnet_id], "vpcId": "vpc-0a1b2c3d4e5f67890"}
+            zone = self.subnet_zones[subnet_id]
+            return {"id": subnet_id, "availabilityZone": zone, "availabilityZoneId": zone_id(zone),
+                    "vpcId": self.subnet_vpcs.get(subnet_id, VPC_ID)}
         raise AssertionError(f"the program made an invoke the harness does not know: {token}")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
@@ -208,17 +236,24 @@ def run_program(
     stack: str = "test",
     zones: Iterable[str] = ZONES[:3],
     subnet_zones: dict[str, str] | None = None,
+    not_offered: dict[str, set[str]] | None = None,
+    subnet_vpcs: dict[str, str] | None = None,
+    vpc_cidrs: list[str] | None = None,
     expect_error: bool = False,
     main: Path = MAIN,
     project: str = PROJECT,
 ) -> ProgramRun:
     """Run the program with `config` (keys with or without the `eks-gpu-spot:` prefix).
 
-    `aws:region` defaults to us-east-1. With `expect_error`, a raised error is returned in
-    `.error` instead of propagating, with whatever was registered before it.
+    `aws:region` defaults to us-east-1. AWS answers: `zones` of the region (zone IDs from
+    ZONE_IDS), every catalog instance type offered in every zone except `not_offered` (zone name ->
+    types), existing subnets in `subnet_zones` of the VPC VPC_ID (or `subnet_vpcs`) whose CIDRs are
+    `vpc_cidrs`. With `expect_error`, a raised error is returned in `.error` instead of
+    propagating, with whatever was registered before it.
     """
     run = ProgramRun()
-    program_mocks = ProgramMocks(run, zones, subnet_zones or {})
+    program_mocks = ProgramMocks(run, zones, subnet_zones or {}, not_offered or {}, subnet_vpcs or {},
+                                 vpc_cidrs or ["10.50.0.0/16"])
     monitor = RecordingMonitor(program_mocks, run)
     program_mocks.monitor = monitor
     runtime_settings.ROOT.set(None)

@@ -104,8 +104,8 @@ def test_deployment_placement_security_probes_and_resources() -> None:
 
 def test_deployment_tolerates_the_general_pools_own_taints() -> None:
     pod = pod_spec(deployment(generalPool={
-        "instanceTypes": ["m6i.2xlarge", "m6a.2xlarge"], "taints": ["system=true:NoSchedule"]}))
-    assert pod["tolerations"] == [{"key": "system", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
+        "instanceTypes": ["m6i.2xlarge", "m6a.2xlarge"], "taints": ["system=true:PreferNoSchedule"]}))
+    assert pod["tolerations"] == [{"key": "system", "operator": "Equal", "value": "true", "effect": "PreferNoSchedule"}]
 
 
 def test_pod_disruption_budget_lets_it_move() -> None:

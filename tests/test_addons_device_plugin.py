@@ -9,7 +9,7 @@ import pytest
 
 from components.addons import device_plugin_daemonset_manifest
 from components.node_template import Taint
-from config.versions import NVIDIA_DEVICE_PLUGIN_IMAGE, SUPPORTED_KUBERNETES_VERSIONS
+from components.versions import NVIDIA_DEVICE_PLUGIN_IMAGE, SUPPORTED_KUBERNETES_VERSIONS
 from tests.addon_helpers import cluster_provider_ref, component, dev_run, k8s_child
 
 IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"

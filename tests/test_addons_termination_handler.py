@@ -6,7 +6,7 @@ import kubernetes_validate
 import pytest
 
 from components.addons.termination_handler import event_patterns
-from config.versions import NODE_TERMINATION_HANDLER_IMAGE
+from components.versions import NODE_TERMINATION_HANDLER_IMAGE
 from tests.addon_helpers import (
     CLUSTER,
     DEV_ASGS,
@@ -100,16 +100,18 @@ def test_iam_policy_has_exactly_the_field_notes_actions_on_the_narrowest_resourc
     assert (set(describe["Action"]), describe["Resource"]) == (
         {"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeTags", "ec2:DescribeInstances"}, "*")
     assert lifecycle["Action"] == ["autoscaling:CompleteLifecycleAction"]
-    asg_arns = {g.inputs["name"]: g for g in run.of_type("aws:autoscaling/group:Group")}
-    assert sorted(lifecycle["Resource"]) == sorted(
-        f"arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:00000000-0000-0000-0000-000000000000:"
-        f"autoScalingGroupName/{name}" for name in asg_arns)
+    # Scoped by name prefix and the cluster's autoscaler tag, not by a list that grows with the groups.
+    assert lifecycle["Resource"] == (f"arn:aws:autoscaling:us-east-1:*:autoScalingGroup:*:"
+                                     f"autoScalingGroupName/{CLUSTER}-*")
+    assert lifecycle["Condition"] == {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{CLUSTER}": "owned"}}
+    every_asg = [g.inputs["name"] for g in run.of_type("aws:autoscaling/group:Group")]
+    assert all(name.startswith(f"{CLUSTER}-") for name in every_asg)
     assert (set(queue["Action"]), queue["Resource"]) == ({"sqs:DeleteMessage", "sqs:ReceiveMessage"}, QUEUE_ARN)
     actions = {a for s in policy["Statement"] for a in s["Action"]}
     assert actions == {"autoscaling:CompleteLifecycleAction", "autoscaling:DescribeAutoScalingInstances",
                        "autoscaling:DescribeTags", "ec2:DescribeInstances", "sqs:DeleteMessage",
                        "sqs:ReceiveMessage"}
-    assert all(s["Effect"] == "Allow" and "Condition" not in s for s in policy["Statement"])
+    assert all(s["Effect"] == "Allow" for s in policy["Statement"])
 
 
 def test_iam_role_is_for_pod_identity() -> None:

@@ -72,7 +72,7 @@ def test_existing_vpc_registers_no_vpc_resources() -> None:
         "existingVpcId": "vpc-0a1b2c3d4e5f67890",
         "existingPrivateSubnetIds": list(subnets),
         "existingPublicSubnetIds": ["subnet-0f1e2d3c4b5a69788"],
-    }, subnet_zones=subnets)
+    }, subnet_zones={**subnets, "subnet-0f1e2d3c4b5a69788": "us-east-1a"})
     assert [r for r in run.resources if r.type in VPC_TYPES] == []
     network = run.one("eks-gpu-spot:network:Network")
     assert run.children_of(network) == []

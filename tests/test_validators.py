@@ -14,7 +14,7 @@ import parliament
 import pytest
 import yaml
 
-from config.versions import SUPPORTED_KUBERNETES_VERSIONS
+from components.versions import SUPPORTED_KUBERNETES_VERSIONS
 from tests.harness import ROOT, ProgramRun, run_program, stack_config
 
 OLDEST, NEWEST = SUPPORTED_KUBERNETES_VERSIONS[0], SUPPORTED_KUBERNETES_VERSIONS[-1]

@@ -16,8 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ..iam import to_json
-from ..node_template import Taint
+from ..iam import partition_for_region, to_json
+from ..node_template import Taint, ca_cluster_tag
 from .common import (
     general_pool_deployment_manifest,
     kubernetes_object,
@@ -80,14 +80,26 @@ def queue_policy(queue_arn: str) -> dict[str, Any]:
     }
 
 
-def termination_handler_policy(queue_arn: str, asg_arns: Sequence[str]) -> dict[str, Any]:
-    """The handler's IAM policy: the six actions it uses, each on the narrowest resource it allows."""
+def managed_instance_tags() -> dict[str, str]:
+    """The tag every instance the handler may drain carries (it checks for it before draining)."""
+    return {MANAGED_TAG: "true"}
+
+
+def termination_handler_policy(queue_arn: str, cluster_name: str, region: str) -> dict[str, Any]:
+    """The handler's IAM policy: the six actions it uses, each on the narrowest resource it allows.
+
+    Lifecycle actions are scoped by the cluster's ASG name prefix and its autoscaler tag, not by a
+    list of ASGs, so the document stays the same size however many groups the cluster has.
+    """
+    asgs = (f"arn:{partition_for_region(region)}:autoscaling:{region}:*:autoScalingGroup:*:"
+            f"autoScalingGroupName/{cluster_name}-*")
     return {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "Describe", "Effect": "Allow", "Action": list(DESCRIBE_ACTIONS), "Resource": "*"},
             {"Sid": "CompleteLifecycleActions", "Effect": "Allow", "Action": list(LIFECYCLE_ACTIONS),
-             "Resource": list(asg_arns)},
+             "Resource": asgs,
+             "Condition": {"StringEquals": {f"aws:ResourceTag/{ca_cluster_tag(cluster_name)}": "owned"}}},
             {"Sid": "ConsumeQueue", "Effect": "Allow", "Action": list(QUEUE_ACTIONS), "Resource": queue_arn},
         ],
     }
@@ -223,8 +235,8 @@ class NodeTerminationHandler(pulumi.ComponentResource):
                 opts=child,
             )
 
-        policy = pulumi.Output.all(self.queue.arn, *[asg.arn for asg in args.asgs.values()]).apply(
-            lambda arns: to_json(termination_handler_policy(str(arns[0]), [str(a) for a in arns[1:]])))
+        policy = self.queue.arn.apply(
+            lambda arn: to_json(termination_handler_policy(arn, args.cluster_name, args.region)))
         association = pod_identity_role(
             name, cluster_name=args.cluster_name, service_account=NAME, policy=policy,
             description=f"aws-node-termination-handler of EKS cluster {args.cluster_name}",

@@ -2,9 +2,10 @@
 
 import pulumi
 
+from components.connection import ClusterConnection
 from components.network import PrivateSubnet
 from components.node_template import InstanceShape
-from components.nodegroup import ClusterConnection, NodeGroup, NodeGroupArgs
+from components.nodegroup import NodeGroup, NodeGroupArgs
 from components.pool_spec import NodePoolSpec
 
 L4 = InstanceShape("g6.xlarge", 4, 16384, 1, "L4", "NVIDIA", 58)
@@ -17,4 +18,4 @@ group = NodeGroup("extra-gpu", NodeGroupArgs(
         certificate_authority="Q0E=", service_cidr="10.100.0.0/16", node_security_group_id="sg-0123456789abcdef0"),
     subnets=[PrivateSubnet("us-east-1a", "subnet-0a1b2c3d4e5f6a7b8"), PrivateSubnet("us-east-1b", "subnet-0a1b2c3d4e5f6a7b9")],
 ))
-pulumi.export("asgNames", group.asg_names)
+pulumi.export("asgNames", list(group.asg_names.values()))

@@ -1,0 +1,31 @@
+"""What nodes need from a cluster, whether built by this project or elsewhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from . import validation
+from .settings import CLUSTER_NAME, DEFAULT_SERVICE_CIDR
+from .versions import SUPPORTED_KUBERNETES_VERSIONS
+
+
+@dataclass(frozen=True)
+class ClusterConnection:
+    """`name`, `kubernetes_version` and `service_cidr` are plain strings (checked); `endpoint`,
+    `certificate_authority` (base64 PEM) and `node_security_group_id` may be outputs.
+"""
+
+    name: str
+    kubernetes_version: str
+    endpoint: pulumi.Input[str]
+    certificate_authority: pulumi.Input[str]
+    node_security_group_id: pulumi.Input[str]
+    service_cidr: str = DEFAULT_SERVICE_CIDR
+
+    def __post_init__(self) -> None:
+        validation.string("name", self.name, pattern=CLUSTER_NAME,
+                          allowed="must be 1-100 letters, digits, '-' or '_', starting with a letter or digit")
+        validation.choice("kubernetes_version", self.kubernetes_version, SUPPORTED_KUBERNETES_VERSIONS)
+        validation.cidr("service_cidr", self.service_cidr, DEFAULT_SERVICE_CIDR)
