@@ -29,6 +29,7 @@ class KnownShape:
     gpu_memory_mib: int = 0
     arch: str = "amd64"
     gpu_manufacturer: str = "NVIDIA"
+    neuron_device: str = ""  # AWS Inferentia / Trainium
 
     def instance_shape(self, instance_type: str) -> InstanceShape:
         return InstanceShape(
@@ -40,6 +41,7 @@ class KnownShape:
             gpu_manufacturer=self.gpu_manufacturer if self.gpus else "",
             max_pods=max_pods(self.vcpus, self.enis, self.ipv4_per_eni),
             architecture="arm64" if self.arch == "arm64" else "x86_64",
+            other_accelerators=(self.neuron_device,) if self.neuron_device else (),
         )
 
 
@@ -71,4 +73,9 @@ KNOWN_SHAPES: dict[str, KnownShape] = {
     "g6.12xlarge": KnownShape(48, 196608, 8, 30, 4, "L4", 23034),
     "g6e.xlarge": KnownShape(4, 32768, 4, 15, 1, "L40S", 46068),
     "p3.2xlarge": KnownShape(8, 62464, 4, 15, 1, "V100", 16384),
+    "m6g.xlarge": KnownShape(4, 16384, 4, 15, arch="arm64"),
+    "m7g.xlarge": KnownShape(4, 16384, 4, 15, arch="arm64"),
+    "g5g.xlarge": KnownShape(4, 8192, 4, 15, 1, "T4g", 16384, arch="arm64"),
+    "g4ad.xlarge": KnownShape(4, 16384, 2, 4, 1, "Radeon Pro V520", 8192, gpu_manufacturer="AMD"),
+    "inf2.xlarge": KnownShape(4, 16384, 4, 15, neuron_device="Inferentia2"),
 }

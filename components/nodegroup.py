@@ -93,16 +93,17 @@ def asg_names(cluster_name: str, pool: NodePoolSpec, zones: Sequence[str]) -> di
 
 def check_node_group_tags(cluster_name: str, pool: NodePoolSpec, shapes: Sequence[InstanceShape],
                           zones: Sequence[str], propagated: Mapping[str, str], tags: Mapping[str, str], *,
-                          tags_field: str = "tags") -> None:
-    """Counts the tags of every ASG and instance of the pool as they will be sent (fields: `labels`
-    of the pool, or `tags_field` for the resource tags)."""
+                          labels_field: str = "pool.labels", tags_field: str = "tags") -> None:
+    """Counts the tags of every ASG and instance of the pool as they will be sent; too many are
+    blamed on the pool's labels (`labels_field`) when it has labels or taints, else on the
+    resource tags (`tags_field`)."""
     template = build_node_template(pool, shapes)
     validation.tags_as_sent(tags_field, dict(tags), list(instance_tags(cluster_name, pool, tags).items()),
                             f"the instances of pool {pool.name}")
     for asg_name in asg_names(cluster_name, pool, zones).values():
         sent = [(key, value) for key, value, _ in asg_tags(cluster_name, template, asg_name, propagated, tags)]
-        field_at_fault = "labels" if pool.labels or pool.taints else tags_field
-        validation.tags_as_sent(field_at_fault, dict(pool.labels) if field_at_fault == "labels" else dict(tags),
+        by_pool = bool(pool.labels or pool.taints)
+        validation.tags_as_sent(labels_field if by_pool else tags_field, dict(pool.labels if by_pool else tags),
                                 sent, f"the Auto Scaling group {asg_name}")
 
 

@@ -109,11 +109,11 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
         pool_zones[pool.name] = offered
 
     user_tags = {**settings.cluster.tags, PROJECT_TAG: settings.cluster.name}
-    for path, pool in _pool_paths(settings):
-        with within(path):
-            check_node_group_tags(settings.cluster.name, pool, [facts.shapes[t] for t in pool.instance_types],
-                                  pool_zones[pool.name], propagated_tags, user_tags)
     for public in (True, False):
         tags = [*user_tags.items(), ("Name", "x"), *subnet_tags(settings.cluster.name, public).items()]
         validation.tags_as_sent("cluster.tags", dict(settings.cluster.tags), tags, "each subnet")
+    for path, pool in _pool_paths(settings):
+        check_node_group_tags(settings.cluster.name, pool, [facts.shapes[t] for t in pool.instance_types],
+                              pool_zones[pool.name], propagated_tags, user_tags,
+                              labels_field=f"{path}.labels", tags_field="cluster.tags")
     return ClusterPlan(zones=zones, pool_zones=pool_zones, notes=tuple(notes))

@@ -64,7 +64,8 @@ def instance_type_result(instance_type: str) -> dict[str, Any]:
         "maximumIpv4AddressesPerInterface": shape.ipv4_per_eni,
         "supportedArchitectures": ["arm64" if shape.arch == "arm64" else "x86_64"],
         "inferenceAccelerators": [],
-        "neuronDevices": [],
+        "neuronDevices": [{"count": 1, "name": shape.neuron_device, "coreCount": 2, "coreVersion": 2,
+                           "memorySize": 32768}] if shape.neuron_device else [],
     }
 
 
