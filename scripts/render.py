@@ -92,7 +92,7 @@ def render(stack: str, out_dir: Path) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description="Render what a stack would deploy, with no AWS account and no Pulumi CLI.")
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to render (default dev)")
     parser.add_argument("--out", type=Path, help="output folder (default rendered/<stack>/)")
     args = parser.parse_args(argv)

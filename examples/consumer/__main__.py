@@ -15,10 +15,13 @@ from eks_gpu_spot.settings import (
     TerminationHandlerSettings,
 )
 
+# The stack's region (`pulumi config set aws:region ...`), the one the AWS provider deploys to.
+region = pulumi.Config("aws").require("region")
+
 settings = Settings(
     project=pulumi.get_project(),
     stack=pulumi.get_stack(),
-    region="us-east-1",
+    region=region,
     cluster=ClusterSettings(name="research", kubernetes_version="1.35", tags={"team": "research"}),
     network=NetworkSettings(
         vpc_cidr="10.42.0.0/16",
