@@ -208,7 +208,7 @@ def test_actionlint_finds_nothing_in_the_workflow() -> None:
 @pytest.mark.parametrize(("planted", "finding"), [
     pytest.param(("actions/checkout@v7", "actions/checkout@v4"), 'runtime "node20" is deprecated', id="node20-action"),
     pytest.param(("${{ matrix.stack }}", "${{ matrix.stak }}"), "property \"stak\" is not defined", id="typo-in-expression"),
-    pytest.param(("needs: test", "needs: tests"), 'job "tests" needed by job', id="unknown-needs"),
+    pytest.param(("needs: test", "needs: tests"), 'needs job "tests" which does not exist', id="unknown-needs"),
 ])
 def test_actionlint_catches_a_planted_error(tmp_path: Path, planted: tuple[str, str], finding: str) -> None:
     good, bad = planted
