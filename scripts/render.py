@@ -7,8 +7,11 @@ Runs the program (`__main__.py`) with the stack's config under the project's Pul
 outputs) and writes, under rendered/<stack>/ by default:
 
 - one YAML file per Kubernetes object, exactly the object the program sends to the API server
-  (apiVersion, kind, metadata, spec, ...), named `<order>-<kind>-<namespace>-<name>.yaml`;
-- aws-resources.json: every AWS resource, as a list of {type, name, inputs}, in registration order.
+  (apiVersion, kind, metadata, spec, ...), named `<kind>-<namespace>-<name>.yaml`;
+- aws-resources.json: every AWS resource, as a list of {type, name, inputs} sorted by type and name.
+
+Pulumi registers resources concurrently, so names and order come from the objects, never from the
+order of registration: two renders of the same config are identical files.
 
 Values that only exist after a real deployment (IDs, ARNs, the cluster endpoint) are the mocks'
 stand-ins: read the files for what is configured, not for those values.
@@ -31,32 +34,32 @@ AWS_RESOURCES_FILE = "aws-resources.json"
 LEADING_KEYS = ("apiVersion", "kind", "metadata")
 
 
-def whole_numbers(value: Any) -> Any:
-    """Pulumi's wire format (a protobuf Struct) carries every number as a double, so `replicas: 1`
-    arrives as 1.0; the providers turn it back into an integer, and so does this, for readers and
-    for scanners that check integer fields."""
+def normalized(value: Any) -> Any:
+    """The value as the providers read it off Pulumi's wire format (a protobuf Struct), in a stable
+    form: the Struct carries every number as a double (`replicas: 1` arrives as 1.0) and the
+    providers turn whole ones back into integers, as this does for readers and scanners; a Struct's
+    key order is not kept from one run to the next, so keys are sorted."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {key: whole_numbers(item) for key, item in value.items()}
+        return {key: normalized(value[key]) for key in sorted(value)}
     if isinstance(value, list):
-        return [whole_numbers(item) for item in value]
+        return [normalized(item) for item in value]
     return value
 
 
 def manifest(inputs: dict[str, Any]) -> dict[str, Any]:
     """The object as sent, with apiVersion, kind and metadata first for the reader."""
-    inputs = whole_numbers(inputs)
+    inputs = normalized(inputs)
     ordered = {key: inputs[key] for key in LEADING_KEYS if key in inputs}
     ordered.update((key, value) for key, value in inputs.items() if key not in ordered)
     return ordered
 
 
-def file_name(order: int, obj: dict[str, Any], resource_name: str) -> str:
+def file_name(obj: dict[str, Any], resource_name: str) -> str:
     metadata = obj.get("metadata") or {}
     parts = [str(obj.get("kind", "object")), metadata.get("namespace") or "", metadata.get("name") or resource_name]
-    slug = "-".join(re.sub(r"[^a-z0-9.]+", "-", part.lower()).strip("-") for part in parts if part)
-    return f"{order:03d}-{slug}.yaml"
+    return "-".join(re.sub(r"[^a-z0-9.]+", "-", part.lower()).strip("-") for part in parts if part) + ".yaml"
 
 
 def is_aws_resource(resource_type: str) -> bool:
@@ -75,18 +78,23 @@ def render(stack: str, out_dir: Path) -> tuple[int, int]:
     run = run_program(stack_config(stack_file), stack=stack)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    # Only files this script writes are removed, so that a render never mixes two runs.
-    for old in [*out_dir.glob("[0-9][0-9][0-9]-*.yaml"), out_dir / AWS_RESOURCES_FILE]:
+    # The kinds of file this script writes are removed first, so that a render never mixes two runs.
+    for old in [*out_dir.glob("*.yaml"), out_dir / AWS_RESOURCES_FILE]:
         old.unlink(missing_ok=True)
 
     kubernetes_objects = run.kubernetes_objects()
-    for order, resource in enumerate(kubernetes_objects, start=1):
+    written: set[str] = set()
+    for resource in kubernetes_objects:
         obj = manifest(resource.inputs)
-        (out_dir / file_name(order, obj, resource.name)).write_text(
-            yaml.safe_dump(obj, sort_keys=False, default_flow_style=False))
+        name = file_name(obj, resource.name)
+        if name in written:
+            raise SystemExit(f"error: two Kubernetes objects render to {name}")
+        written.add(name)
+        (out_dir / name).write_text(yaml.safe_dump(obj, sort_keys=False, default_flow_style=False))
 
-    aws_resources = [{"type": r.type, "name": r.name, "inputs": whole_numbers(r.inputs)}
-                     for r in run.resources if is_aws_resource(r.type)]
+    aws_resources = sorted(({"type": r.type, "name": r.name, "inputs": normalized(r.inputs)}
+                            for r in run.resources if is_aws_resource(r.type)),
+                           key=lambda r: (r["type"], r["name"]))
     (out_dir / AWS_RESOURCES_FILE).write_text(json.dumps(aws_resources, indent=2, default=str) + "\n")
     return len(kubernetes_objects), len(aws_resources)
 

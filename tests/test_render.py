@@ -61,7 +61,7 @@ def _whole(text: str) -> float | int:
 
 
 def test_the_gpu_addons_are_there_and_valid_kubernetes(dev: Path) -> None:
-    daemonset = load(dev / "001-daemonset-kube-system-nvidia-device-plugin.yaml")
+    daemonset = load(dev / "daemonset-kube-system-nvidia-device-plugin.yaml")
     assert daemonset["apiVersion"] == "apps/v1"
     assert daemonset["spec"]["template"]["spec"]["nodeSelector"] == {"nvidia.com/gpu": "true"}
     deployments = {o["metadata"]["name"]: o for o in objects(dev).values() if o["kind"] == "Deployment"}
@@ -106,16 +106,19 @@ def test_a_stack_without_a_stack_file_is_refused_naming_the_file(tmp_path: Path)
 def test_a_second_render_replaces_the_first(dev: Path, tmp_path: Path) -> None:
     out = tmp_path / "again"
     out.mkdir()
-    stale = out / "999-deployment-stale.yaml"
+    stale = out / "deployment-stale.yaml"
     stale.write_text("kind: Deployment\n")
     keep = out / "notes.txt"
     keep.write_text("mine")
     assert render("dev", out).returncode == 0
     assert not stale.exists() and keep.exists()
+    # Same files, same bytes: nothing depends on the order in which Pulumi registered resources.
     assert sorted(p.name for p in out.glob("*.yaml")) == sorted(p.name for p in dev.glob("*.yaml"))
+    for path in [*dev.glob("*.yaml"), dev / "aws-resources.json"]:
+        assert (out / path.name).read_text() == path.read_text(), path.name
 
 
 def test_rendered_is_git_ignored() -> None:
-    for path in ("rendered/dev/aws-resources.json", "rendered/dev/001-daemonset-kube-system-x.yaml"):
+    for path in ("rendered/dev/aws-resources.json", "rendered/dev/daemonset-kube-system-x.yaml"):
         result = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, env={**os.environ}, check=False)
         assert result.returncode == 0, path
