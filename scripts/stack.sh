@@ -51,7 +51,9 @@ choose_backend() {
   elif [ -d "$local_state_dir" ]; then
     export PULUMI_BACKEND_URL="file://$PWD/$local_state_dir"
     backend_source="local state"
-  elif pulumi whoami >/dev/null 2>&1; then
+  # --non-interactive and no stdin: when nobody is logged in, whoami must fail, not start the
+  # interactive Pulumi Cloud login (which would wait, invisibly, for input).
+  elif pulumi --non-interactive whoami </dev/null >/dev/null 2>&1; then
     backend_source="pulumi login"
   else
     mkdir -p "$local_state_dir"

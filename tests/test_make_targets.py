@@ -33,7 +33,7 @@ with open(os.environ["FAKE_LOG"], "a") as log:
     log.write(json.dumps({{"tool": "pulumi", "argv": args, "cwd": os.getcwd(),
                           "backend": os.environ.get("PULUMI_BACKEND_URL", ""),
                           "passphrase": "PULUMI_CONFIG_PASSPHRASE" in os.environ}}) + "\\n")
-if args[:1] == ["whoami"]:
+if args[-1:] == ["whoami"]:
     if os.environ.get("FAKE_LOGGED_IN") == "1":
         print("someone")
         sys.exit(0)
@@ -105,7 +105,7 @@ def test_up_with_nothing_chosen_uses_the_local_backend_and_creates_the_stack_onc
     result = project.make("up", "STACK=dev", **PASSPHRASE)
     assert result.returncode == 0, result.stderr
     assert (project.dir / ".pulumi-state").is_dir()
-    assert project.argvs() == [["whoami"], ["stack", "select", "dev"], ["stack", "init", "dev"], ["up", "--stack", "dev"]]
+    assert project.argvs() == [["--non-interactive", "whoami"], ["stack", "select", "dev"], ["stack", "init", "dev"], ["up", "--stack", "dev"]]
     assert all(c["backend"] == project.local_backend() for c in project.calls()[1:])
     assert project.local_backend() in result.stderr
 
@@ -131,7 +131,7 @@ def test_pulumi_backend_url_wins_for_every_target(project: Project) -> None:
         result = project.make(target, "STACK=prod", PULUMI_BACKEND_URL=backend, FAKE_STACKS="prod", **PASSPHRASE)
         assert result.returncode == 0, (target, result.stderr)
     assert {c["backend"] for c in project.calls()} == {backend}
-    assert ["whoami"] not in project.argvs()
+    assert ["--non-interactive", "whoami"] not in project.argvs()
     assert not (project.dir / ".pulumi-state").exists()
     assert ["up", "--stack", "prod"] in project.argvs()
 
@@ -187,7 +187,7 @@ def test_the_local_backend_needs_a_passphrase_before_anything_is_created(project
     result = project.make("up")
     assert result.returncode != 0
     assert "PULUMI_CONFIG_PASSPHRASE" in result.stderr
-    assert project.argvs() == [["whoami"]]
+    assert project.argvs() == [["--non-interactive", "whoami"]]
 
 
 def test_preview_passes_extra_arguments(project: Project) -> None:
