@@ -1,9 +1,13 @@
 # `make up` deploys the stack (STACK=dev by default); `make test` runs every test and check.
+# Every target that talks to Pulumi goes through scripts/stack.sh, which alone chooses the state
+# backend, so up, preview, outputs, kubeconfig and destroy always find the same stack.
+# ARGS passes extra arguments to pulumi, e.g. `make preview ARGS="--target ..."`.
 STACK ?= dev
 VENV ?= venv
 PYTHON ?= python3
+ARGS ?=
 
-.PHONY: up preview test venv
+.PHONY: up preview destroy outputs kubeconfig backend render test venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +20,16 @@ venv: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pyright
+	$(VENV)/bin/actionlint -shellcheck= -pyflakes= .github/workflows/pulumi.yml
 	$(VENV)/bin/pytest
 
-up:
-	STACK=$(STACK) ./scripts/up.sh up
+up preview destroy outputs kubeconfig:
+	STACK=$(STACK) ./scripts/stack.sh $@ $(ARGS)
 
-preview:
-	STACK=$(STACK) ./scripts/up.sh preview --diff
+# Prints `export PULUMI_BACKEND_URL=...` for running pulumi by hand: eval "$$(make -s backend)".
+backend:
+	@STACK=$(STACK) ./scripts/stack.sh backend
+
+# No AWS account and no Pulumi CLI: the program under the test mocks, written to rendered/$(STACK)/.
+render: $(VENV)/.installed
+	$(VENV)/bin/python scripts/render.py --stack $(STACK)

@@ -19,7 +19,9 @@ WORKFLOW_TEXT = WORKFLOW_PATH.read_text()
 WORKFLOW: dict[Any, Any] = yaml.safe_load(WORKFLOW_TEXT)
 JOBS: dict[str, dict[str, Any]] = WORKFLOW["jobs"]
 README = (ROOT / "README.md").read_text()
+CI_DOC = (ROOT / "docs" / "ci.md").read_text()
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+ACTIONLINT = Path(sys.executable).parent / "actionlint"
 STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
 
 
@@ -109,7 +111,7 @@ def test_preview_diffs_every_stack_and_comments_on_the_pull_request() -> None:
         # The credentials' region is the stack's region.
         assert entry["region"] == stack_config(ROOT / f"Pulumi.{entry['stack']}.yaml")["aws:region"]
     (step,) = steps_using(preview, "pulumi/actions")
-    assert step["uses"] == "pulumi/actions@v6"
+    assert step["uses"] == "pulumi/actions@v7"
     inputs = step["with"]
     assert inputs["command"] == "preview"
     assert inputs["stack-name"] == "${{ matrix.stack }}"
@@ -130,7 +132,7 @@ def test_aws_credentials_come_from_oidc_role_assumption_only() -> None:
     for name in ("preview", "up"):
         job = JOBS[name]
         (step,) = steps_using(job, "aws-actions/configure-aws-credentials")
-        assert step["uses"] == "aws-actions/configure-aws-credentials@v4"
+        assert step["uses"] == "aws-actions/configure-aws-credentials@v6"
         assert step["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
         assert step["with"]["aws-region"] == "${{ matrix.region }}"
         assert job["permissions"]["id-token"] == "write"
@@ -163,10 +165,58 @@ def test_every_action_is_pinned_to_a_version() -> None:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+(\.\d+)*|[0-9a-f]{40})", ref), ref
 
 
-def test_readme_documents_every_secret_and_variable_the_workflow_reads() -> None:
+def test_ci_doc_documents_every_secret_and_variable_the_workflow_reads() -> None:
     names = set(re.findall(r"\b(?:secrets|vars)\.([A-Z_]+)", WORKFLOW_TEXT)) - {"GITHUB_TOKEN"}
     assert {"AWS_ROLE_ARN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "ENABLE_PULUMI_UP"} <= names
-    missing = {name for name in names if f"`{name}`" not in README}
-    assert not missing, f"README does not document: {sorted(missing)}"
-    assert "token.actions.githubusercontent.com" in README
-    assert "`production`" in README
+    missing = {name for name in names if f"`{name}`" not in CI_DOC}
+    assert not missing, f"docs/ci.md does not document: {sorted(missing)}"
+    assert "token.actions.githubusercontent.com" in CI_DOC
+    assert "`production`" in CI_DOC
+    assert "docs/ci.md" in README
+
+
+# Node 24 majors, each checked in the action's own action.yml (runs.using: node24) at the tag named
+# in the workflow's header comment. A Node 20 major no longer runs on GitHub's runners.
+CURRENT_MAJORS = {
+    "actions/checkout": "v7",
+    "actions/setup-python": "v7",
+    "aws-actions/configure-aws-credentials": "v6",
+    "pulumi/actions": "v7",
+}
+
+
+def test_every_action_is_on_its_current_node24_major() -> None:
+    uses = [s["uses"] for job in JOBS.values() for s in job["steps"] if "uses" in s]
+    assert {ref.split("@")[0] for ref in uses} == set(CURRENT_MAJORS)
+    for ref in uses:
+        action, version = ref.split("@")
+        assert version == CURRENT_MAJORS[action], ref
+
+
+def actionlint(path: Path) -> subprocess.CompletedProcess[str]:
+    # shellcheck and pyflakes are switched off so the result does not depend on what else is on PATH.
+    return subprocess.run([str(ACTIONLINT), "-no-color", "-shellcheck=", "-pyflakes=", str(path)],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_actionlint_finds_nothing_in_the_workflow() -> None:
+    result = actionlint(WORKFLOW_PATH)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(("planted", "finding"), [
+    pytest.param(("actions/checkout@v7", "actions/checkout@v4"), 'runtime "node20" is deprecated', id="node20-action"),
+    pytest.param(("${{ matrix.stack }}", "${{ matrix.stak }}"), "property \"stak\" is not defined", id="typo-in-expression"),
+    pytest.param(("needs: test", "needs: tests"), 'needs job "tests" which does not exist', id="unknown-needs"),
+])
+def test_actionlint_catches_a_planted_error(tmp_path: Path, planted: tuple[str, str], finding: str) -> None:
+    good, bad = planted
+    assert good in WORKFLOW_TEXT
+    workflow_dir = tmp_path / ".github" / "workflows"
+    workflow_dir.mkdir(parents=True)
+    path = workflow_dir / "broken.yml"
+    path.write_text(WORKFLOW_TEXT.replace(good, bad, 1))
+    result = actionlint(path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert finding in result.stdout, result.stdout

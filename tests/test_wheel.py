@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
 import venv
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,16 +29,62 @@ print(json.dumps({{
     "secret": sorted(run.secret_outputs),
     "access_entries": [r.inputs["principalArn"] for r in run.of_type("aws:eks/accessEntry:AccessEntry")],
 }}))
+# The region comes from the stack's aws:region, not from the example's code.
+other = run_program({{"aws:region": "eu-west-1"}}, main={main!r}, project="eks-gpu-spot-consumer")
+print(json.dumps(sorted({{env["value"] for r in other.of_type("kubernetes:apps/v1:Deployment")
+                         for c in r.inputs["spec"]["template"]["spec"]["containers"]
+                         for env in c.get("env", []) if env["name"] == "AWS_REGION"}})))
 """
 
 
+# What the build reads: pyproject.toml, its readme, and the package's source folder.
+BUILD_INPUTS = ("pyproject.toml", "README.md", "components")
+
+
+@dataclass(frozen=True)
+class Build:
+    wheel: Path
+    log: str
+    new_in_checkout: set[str]
+
+
+def checkout_entries() -> set[str]:
+    return {str(p.relative_to(ROOT)) for p in ROOT.rglob("*")
+            if not {"venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache"} & set(p.relative_to(ROOT).parts)}
+
+
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    # setuptools writes build/ and <name>.egg-info/ next to pyproject.toml: build from a copy so the
+    # checkout stays clean (pip builds a local directory in place).
+    source = tmp_path_factory.mktemp("source")
+    for name in BUILD_INPUTS:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
     dist = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(ROOT)],
-                   check=True, cwd=dist)
+    before = checkout_entries()
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dist), str(source)],
+                            capture_output=True, text=True, check=False, cwd=dist)
+    assert result.returncode == 0, result.stdout + result.stderr
     (built,) = dist.glob("eks_gpu_spot-*.whl")
-    return built
+    return Build(wheel=built, log=result.stdout + result.stderr, new_in_checkout=checkout_entries() - before)
+
+
+@pytest.fixture(scope="module")
+def wheel(build: Build) -> Path:
+    return build.wheel
+
+
+def test_building_the_wheel_leaves_the_checkout_clean(build: Build) -> None:
+    assert build.new_in_checkout == set()
+
+
+def test_building_the_wheel_prints_no_warning(build: Build) -> None:
+    assert "Successfully built eks-gpu-spot" in build.log
+    assert "warning" not in build.log.lower(), build.log
+    assert "deprecat" not in build.log.lower(), build.log
 
 
 def test_wheel_installs_and_runs_the_consumer_example(wheel: Path, tmp_path: Path) -> None:
@@ -52,7 +100,8 @@ def test_wheel_installs_and_runs_the_consumer_example(wheel: Path, tmp_path: Pat
     main = ROOT / "examples" / "consumer" / "__main__.py"
     result = subprocess.run([str(python), "-c", RUNNER.format(root=str(ROOT), main=str(main))],
                             check=True, capture_output=True, text=True, cwd=tmp_path)
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = json.loads(result.stdout.strip().splitlines()[-2])
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == ["eu-west-1"]
 
     assert report["package"].startswith(str(fresh))
     assert "eks-gpu-spot:index:GpuSpotCluster" in report["types"]
@@ -72,3 +121,13 @@ def test_wheel_contains_the_package_under_its_own_name(wheel: Path) -> None:
     assert "eks_gpu_spot/addons/cluster_autoscaler.py" in names
     assert "eks_gpu_spot/py.typed" in names
     assert not any(n.startswith(("components/", "config/", "tests/")) for n in names)
+
+
+def test_the_consumer_installs_the_package_from_this_checkout() -> None:
+    consumer = ROOT / "examples" / "consumer"
+    requirements = [line.strip() for line in (consumer / "requirements.txt").read_text().splitlines()
+                    if line.strip() and not line.startswith("#")]
+    assert requirements == ["-e ../.."]
+    # Pulumi runs pip in the consumer's folder: the path must lead to this project.
+    assert (consumer / "../../pyproject.toml").resolve() == ROOT / "pyproject.toml"
+    assert "us-east-1" not in (consumer / "__main__.py").read_text()
