@@ -11,6 +11,7 @@ from components.preflight import (
     format_quantity,
     parse_quantity,
 )
+from components.preflight.quantities import container_resource_name_problem, is_extended_resource_name
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -38,3 +39,26 @@ def test_bad_quantities_are_errors(text: object) -> None:
 ])
 def test_quantities_format_readably(name: str, value: Fraction, text: str) -> None:
     assert format_quantity(name, value) == text
+
+
+# --- resource names (kubernetes/kubernetes pkg/apis/core/helper/helpers.go) ------------------------
+
+@pytest.mark.parametrize(("name", "extended"), [
+    ("nvidia.com/gpu", True), ("amd.com/gpu", True), ("vpc.amazonaws.com/efa", True), ("example.com/foo_bar", True),
+    ("cpu", False), ("memory", False), ("ephemeral-storage", False), ("hugepages-2Mi", False),
+    ("kubernetes.io/foo", False), ("scheduling.kubernetes.io/x", False),  # the kubernetes.io namespace is native
+    ("requests.example.com/foo", False),  # the quota prefix is not an extended resource
+    ("Example.com/foo", False),  # the prefix must be a lower-case DNS subdomain
+])
+def test_extended_resource_names(name: str, extended: bool) -> None:
+    assert is_extended_resource_name(name) is extended
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("cpu", None), ("memory", None), ("ephemeral-storage", None), ("hugepages-1Gi", None), ("nvidia.com/gpu", None),
+    ("gpu", "must be a standard resource for containers"),
+    ("pods", "must be a standard resource for containers"),
+    ("Nvidia.com/gpu", "must be a qualified name (such as example.com/device)"),
+])
+def test_container_resource_names(name: str, problem: str | None) -> None:
+    assert container_resource_name_problem(name) == problem

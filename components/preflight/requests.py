@@ -189,4 +189,5 @@ def check_pod_resources(spec: Mapping[str, Any], where: str = "spec") -> None:
     """Raise the API server's reasons to reject the pod's resources, all of them, or return."""
     problems = pod_resource_problems(spec, where)
     if problems:
-        raise PreflightError("the API server would reject this pod: " + "; ".join(problems))
+        raise PreflightError("the API server would reject this pod: " + problems[0] if len(problems) == 1 else
+                             "the API server would reject this pod:" + "".join(f"\n  {p}" for p in problems))
