@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from components import preflight
-from components.node_template import Taint
+from components.node_template import GPU_TAINT, Taint
 from components.preflight import (
     PreflightError,
+    admission_tolerations,
     evaluate,
     tolerates,
     workloads_from_documents,
@@ -225,3 +226,43 @@ spec:
     [found] = evaluate(workloads_from_documents(documents, "mixed.yaml"), [GENERAL])
     assert found.workload.title == "Pod/big"
     assert found.rejections["general"][0].startswith("insufficient cpu: requests 7500m, allocatable 7")
+
+
+# --- the ExtendedResourceToleration admission plugin (EKS enables it) -------------------------------
+
+def test_a_gpu_pod_without_a_toleration_still_fits_the_gpu_group() -> None:
+    bare = pod(nodeSelector={"nvidia.com/gpu": "true"}, containers=[container(limits={"nvidia.com/gpu": 1})])
+    assert bare.pod_spec.get("tolerations") is None
+    assert verdict(bare).fits == ("gpu-a",)
+
+
+def test_a_pod_without_an_extended_resource_gets_no_toleration() -> None:
+    found = verdict(pod(nodeSelector={"nvidia.com/gpu": "true"}), [group()])
+    assert found.rejections["gpu-a"] == ("untolerated taint nvidia.com/gpu=true:NoSchedule",)
+
+
+def test_the_added_toleration_is_exists_noschedule_for_each_extended_resource_requested() -> None:
+    spec = {"containers": [container({"cpu": "1"}, {"nvidia.com/gpu": 1, "example.com/fpga": 1})],
+            "initContainers": [container(limits={"vpc.amazonaws.com/efa": 1}),
+                               container(limits={"nvidia.com/gpu": 1})]}
+    assert admission_tolerations(spec) == [
+        {"key": key, "operator": "Exists", "effect": "NoSchedule"}
+        for key in ("example.com/fpga", "nvidia.com/gpu", "vpc.amazonaws.com/efa")]
+    assert admission_tolerations({"containers": [container({"cpu": "1"}, {"memory": "1Gi"})]}) == []
+
+
+def test_an_init_container_gpu_request_adds_the_toleration_too() -> None:
+    found = verdict(pod(containers=[container({"cpu": "1"})],
+                        initContainers=[container(limits={"nvidia.com/gpu": 1})]), [group()])
+    assert found.fits == ("gpu-a",)
+
+
+def test_the_added_toleration_covers_neither_noexecute_nor_other_keys() -> None:
+    gpu = pod(containers=[container(limits={"nvidia.com/gpu": 1})])
+    noexecute = group(taints=(Taint("nvidia.com/gpu", "true", "NoExecute"),))
+    assert verdict(gpu, [noexecute]).rejections["gpu-a"] == ("untolerated taint nvidia.com/gpu=true:NoExecute",)
+    dedicated = group(taints=(GPU_TAINT, Taint("dedicated", "ml", "NoSchedule")))
+    assert verdict(gpu, [dedicated]).rejections["gpu-a"] == ("untolerated taint dedicated=ml:NoSchedule",)
+    fpga = pod(containers=[container(limits={"example.com/fpga": 1})])
+    assert verdict(fpga, [group(capacity={**GPU_CAPACITY, "example.com/fpga": "1"})]).rejections["gpu-a"] == (
+        "untolerated taint nvidia.com/gpu=true:NoSchedule",)
