@@ -20,25 +20,28 @@ from .errors import PreflightError
 
 # Longest mark first: the UTF-32 LE mark begins with the UTF-16 LE one.
 _BYTE_ORDER_MARKS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
 )
 STDIN = "-"
 
 
 def decode(data: bytes, name: str) -> str:
     """Text of a file's bytes: by its byte-order mark if it has one, else strict UTF-8."""
-    encoding = next((codec for mark, codec in _BYTE_ORDER_MARKS if data.startswith(mark)), "utf-8")
+    mark, encoding, shown = next((found for found in _BYTE_ORDER_MARKS if data.startswith(found[0])),
+                                 (b"", "utf-8", "UTF-8"))
     try:
-        text = data.decode(encoding)
+        text = data[len(mark):].decode(encoding)
     except UnicodeDecodeError as error:
-        shown = encoding.replace("-sig", "").upper()
+        offset = len(mark) + error.start
+        hint = ("; NUL bytes suggest UTF-16 without a byte-order mark, or a binary file" if not mark and b"\x00" in data
+                else "")
         raise PreflightError(
-            f"{name}: cannot read: not {shown} text (byte 0x{data[error.start]:02x} at offset {error.start}: "
-            f"{error.reason}); save it as UTF-8") from None
+            f"{name}: cannot read: not {shown} text (byte 0x{data[offset]:02x} at offset "
+            f"{offset}: {error.reason}){hint}; save it as UTF-8") from None
     if "\x00" in text:
         raise PreflightError(f"{name}: cannot read: it holds NUL characters, so it is a binary file (or UTF-16 "
                              "without a byte-order mark), not YAML or JSON text")
