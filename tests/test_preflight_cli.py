@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +19,11 @@ from components.preflight import (
     evaluate,
     parse_quantity,
 )
+from components.preflight.cli import program_name
+from tests.harness import ROOT
 from tests.preflight_helpers import (
     CONFIG_ARGS,
+    DEV_STACK,
     EXAMPLES,
     GPU_CAPACITY,
     GPU_LABELS,
@@ -145,3 +152,107 @@ def test_cli_exits_2_on_bad_yaml_a_bad_quantity_or_no_workload(tmp_path: Path) -
         assert code == 2, name
         assert err.startswith(f"{PROG}: error: ") and messages[name] in err, err
         assert out == ""
+
+
+# --- the command's name, and the installed command without the project on the path -------------------
+
+def test_the_usage_and_the_errors_name_the_command() -> None:
+    code, out, _ = run_cli("--help")
+    assert code == 0
+    assert out.startswith(f"usage: {PROG} [-h] (--stack-output FILE | --stack-config FILE)")
+    assert f"  {PROG} --stack-output nodegroups.json examples/*.yaml" in out
+    assert "exit status: 0 when every workload pod fits some group, 1 when one fits none, 2 on bad input" in out
+    code, _, err = run_cli("--stack-output", "missing.json", "x.yaml", prog="python -m components.preflight")
+    assert (code, err) == (2, "python -m components.preflight: error: missing.json: cannot read: "
+                              "No such file or directory\n")
+
+
+@pytest.mark.parametrize(("argv0", "name"), [
+    ("/home/me/.venv/bin/eks-gpu-spot-preflight", "eks-gpu-spot-preflight"),
+    ("/work/components/preflight/__main__.py", "python -m components.preflight"),
+    ("", "python -m components.preflight"),
+])
+def test_the_name_comes_from_how_the_command_was_started(monkeypatch: pytest.MonkeyPatch, argv0: str,
+                                                         name: str) -> None:
+    monkeypatch.setattr("sys.argv", [argv0])
+    assert program_name() == name
+    assert program_name("explicit") == "explicit"
+
+
+ENTRY_POINT = re.search(r'^eks-gpu-spot-preflight = "([\w.]+):(\w+)"$', (ROOT / "pyproject.toml").read_text(),
+                        re.MULTILINE)
+
+
+def test_pyproject_packages_the_subpackage_and_points_the_command_at_main() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert ENTRY_POINT is not None and ENTRY_POINT.groups() == ("eks_gpu_spot.preflight", "main")
+    assert '"eks_gpu_spot.preflight"' in re.search(r"^packages = \[.*\]$", pyproject, re.MULTILINE)[0]  # type: ignore[index]
+
+
+@pytest.fixture
+def installed(tmp_path: Path) -> tuple[Path, dict[str, str], Path]:
+    """The package importable only as eks_gpu_spot (as pip installs it), a console script like pip's,
+    and a working directory far from the project: neither config/ nor components/ is on the path."""
+    assert ENTRY_POINT is not None
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    (site / "eks_gpu_spot").symlink_to(ROOT / "components", target_is_directory=True)
+    script = tmp_path / "bin" / "eks-gpu-spot-preflight"
+    script.parent.mkdir()
+    module, function = ENTRY_POINT.groups()
+    script.write_text(f"import sys\nfrom {module} import {function}\nsys.exit({function}())\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return script, env, elsewhere
+
+
+def run_installed(installed: tuple[Path, dict[str, str], Path], *argv: str) -> subprocess.CompletedProcess[str]:
+    script, env, cwd = installed
+    return subprocess.run([sys.executable, str(script), *argv], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_the_installed_command_has_no_project_on_its_path(installed: tuple[Path, dict[str, str], Path]) -> None:
+    _, env, cwd = installed
+    probe = subprocess.run([sys.executable, "-c", "import importlib.util as u; print(u.find_spec('config'), "
+                            "u.find_spec('components'), u.find_spec('eks_gpu_spot') is not None)"],
+                           env=env, cwd=cwd, capture_output=True, text=True, check=True)
+    assert probe.stdout.split() == ["None", "None", "True"]
+
+
+def test_the_installed_command_names_itself_and_reads_a_stack_output(installed: tuple[Path, dict[str, str], Path],
+                                                                     tmp_path: Path) -> None:
+    usage = run_installed(installed, "--help")
+    assert (usage.returncode, usage.stderr) == (0, "")
+    assert usage.stdout.startswith("usage: eks-gpu-spot-preflight ")
+    output = tmp_path / "nodegroups.json"
+    output.write_text(json.dumps({"gpu-a": {"instanceTypes": ["g5.xlarge"], "template": {
+        "labels": GPU_LABELS, "taints": [GPU_TAINT.to_json()], "capacity": GPU_CAPACITY}}}))
+    run = run_installed(installed, "--stack-output", str(output), *(str(p) for p in sorted(EXAMPLES.glob("*.yaml"))))
+    assert run.returncode == 1, run.stderr
+    assert "Deployment/cuda-vector-add: would scale up gpu-a" in run.stdout
+    assert "  gpu-a: insufficient nvidia.com/gpu: requests 2, allocatable 1" in run.stdout
+
+
+def test_the_installed_command_finds_config_beside_the_stack_file(installed: tuple[Path, dict[str, str], Path],
+                                                                  tmp_path: Path) -> None:
+    run = run_installed(installed, "--stack-config", str(DEV_STACK), "--instance-shapes", "builtin",
+                        *(str(p) for p in sorted(EXAMPLES.glob("*.yaml"))))
+    assert run.returncode == 1, run.stderr
+    assert "gpu-small (g4dn.xlarge): taints nvidia.com/gpu=true:NoSchedule" in run.stdout
+    assert run.stdout.rstrip().endswith("1 of 3 workload(s) would stay Pending forever.")
+    lonely = tmp_path / "Pulumi.dev.yaml"
+    lonely.write_text(DEV_STACK.read_text())
+    run = run_installed(installed, "--stack-config", str(lonely), str(EXAMPLES / "cuda-vector-add.yaml"))
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr.startswith("eks-gpu-spot-preflight: error: --stack-config needs the eks-gpu-spot project's "
+                                 "config/ package beside the stack file")
+    assert "Traceback" not in run.stderr
+
+
+def test_python_m_names_itself_from_any_directory(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "components.preflight", "--help"], cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0
+    assert run.stdout.startswith("usage: python -m components.preflight ")

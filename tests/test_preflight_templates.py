@@ -16,6 +16,7 @@ from components.preflight import (
     PreflightError,
     groups_from_stack_config,
     groups_from_stack_output,
+    project_config,
 )
 from tests.harness import run_program, stack_config
 from tests.preflight_helpers import (
@@ -118,3 +119,40 @@ def test_architecture_of_graviton_and_x86_families() -> None:
     assert [preflight.architecture(t) for t in ("m7g.large", "c6gn.xlarge", "g5g.xlarge", "g4dn.xlarge",
                                                 "m7i.large", "p5.48xlarge")] == [
         "arm64", "arm64", "arm64", "amd64", "amd64", "amd64"]
+
+
+# --- the project's config/ package, found beside the stack file ------------------------------------------
+
+def test_a_stack_file_outside_a_project_root_is_exit_2_naming_the_missing_config(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text((DEV_STACK).read_text())
+    with pytest.raises(PreflightError, match="needs the eks-gpu-spot project's config/ package beside the stack file"):
+        project_config(stack)
+    code, out, err = run_cli("--stack-config", str(stack), "--instance-shapes", "builtin",
+                             str(EXAMPLES / "cuda-vector-add.yaml"))
+    assert (code, out) == (2, "")
+    assert f"{tmp_path / 'config'} is not there" in err and "--stack-output" in err
+
+
+def test_the_config_package_beside_the_stack_file_is_the_one_used(tmp_path: Path) -> None:
+    import config
+
+    assert project_config(DEV_STACK) is config
+    stack = project_copy(tmp_path) / "Pulumi.dev.yaml"
+    stack.write_text(DEV_STACK.read_text())
+    assert project_config(stack) is config  # the same package, through the link
+    assert [g.name for g in groups_from_stack_config(stack, shape_source="builtin").groups] == ["general", "gpu-small"]
+
+
+def test_a_different_config_module_already_loaded_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    (other / "config").mkdir(parents=True)
+    (other / "config" / "__init__.py").write_text("")
+    (other / "Pulumi.dev.yaml").write_text(DEV_STACK.read_text())
+    with pytest.raises(PreflightError, match="a different module named 'config' is already imported"):
+        project_config(other / "Pulumi.dev.yaml")
+
+
+def test_a_negative_capacity_in_a_stack_output_is_bad_input() -> None:
+    with pytest.raises(PreflightError, match="capacity cpu: '-4' must be greater than or equal to 0"):
+        groups_from_stack_output({"gpu": {"template": {"capacity": {"cpu": "-4"}}}})
