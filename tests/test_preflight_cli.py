@@ -154,6 +154,16 @@ def test_cli_exits_2_on_bad_yaml_a_bad_quantity_or_no_workload(tmp_path: Path) -
         assert out == ""
 
 
+def test_with_no_workload_the_error_names_what_was_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n---\nmetadata: {name: x}\n")
+    code, out, err = run_cli(*CONFIG_ARGS, str(path))
+    assert (code, out) == (2, "")
+    assert err == (f"{PROG}: error: no workload (Pod, Deployment, StatefulSet, ReplicaSet, ReplicationController, "
+                   f"Job, CronJob) in {path}\n  {path}: ConfigMap/settings: not a workload, ignored\n"
+                   f"  {path}: document 2 has no kind, ignored\n")
+
+
 # --- the command's name, and the installed command without the project on the path -------------------
 
 def test_the_usage_and_the_errors_name_the_command() -> None:

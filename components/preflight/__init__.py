@@ -18,7 +18,8 @@ from its limit. Documents that are not workloads are named in the output and ign
 Not simulated: pod (anti-)affinity, topology spread, volumes and zones, and existing nodes with
 room, which would take the pod without any scale-up.
 
-Command line. Installed with the package (`pip install eks-gpu-spot`), from any directory:
+Command line. Installing the package (`pip install .` in the checkout, or the wheel) installs the
+`eks-gpu-spot-preflight` command, which runs from any directory:
 
     eks-gpu-spot-preflight --stack-output nodegroups.json my-workloads.yaml
     pulumi stack output nodeGroups --json | eks-gpu-spot-preflight --stack-output - my-workloads.yaml

@@ -29,7 +29,6 @@ from .templates import (
     project_daemonsets,
 )
 
-COMMAND = "eks-gpu-spot-preflight"
 PLACEHOLDER_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:preflight"
 WORKLOAD_KINDS = ", ".join(kind for kind in POD_SPEC_PATHS if kind != "DaemonSet")
 

@@ -99,8 +99,8 @@ def pod_requests(spec: Mapping[str, Any]) -> ResourceList:
         init_peak = maximum(init_peak, running)
     result = maximum(total, init_peak)
     if spec.get("resources"):
-        result.update(container_requests(spec, "resources"))
-    result = add(result, parse_resource_list(spec.get("overhead"), "overhead"))
+        result.update(container_requests(spec, "spec"))
+    result = add(result, parse_resource_list(spec.get("overhead"), "spec.overhead"))
     return {name: value for name, value in result.items() if value}
 
 
