@@ -86,6 +86,8 @@ def test_resources_the_api_server_accepts(resources: dict[str, Any]) -> None:
     ({"requests": {"hugepages-2Mi": "2Mi", "memory": "1Gi"}},
      "spec.containers[0].resources.limits[hugepages-2Mi]: Required value: "
      "Limit must be set for non overcommitable resources"),
+    ({"requests": {1: 1}}, 'spec.containers[0].resources.requests[1]: Invalid value: "1": '
+                           "must be a standard resource for containers"),
     ({"limits": {"gpu": 1}},
      'spec.containers[0].resources.limits[gpu]: Invalid value: "gpu": must be a standard resource for containers'),
 ])

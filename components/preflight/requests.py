@@ -151,8 +151,9 @@ def resource_requirement_problems(resources: Mapping[str, Any], where: str, *, p
     cannot be overcommitted so it needs a limit, and a request, if given, equals the limit. Other
     requests are at most their limit.
     """
-    limits_raw = resources.get("limits") or {}
-    requests_raw = resources.get("requests") or {}
+    # Keyed by text: YAML may give a number as a resource name, which then fails the name rules.
+    limits_raw = {str(name): value for name, value in (resources.get("limits") or {}).items()}
+    requests_raw = {str(name): value for name, value in (resources.get("requests") or {}).items()}
     limits = parse_resource_list(limits_raw, f"{where}.limits")
     requests = parse_resource_list(requests_raw, f"{where}.requests")
     problems = _list_problems(limits_raw, f"{where}.limits", pod_level=pod_level)
