@@ -1,0 +1,86 @@
+"""Instance shapes (vCPU, memory, GPUs, max pods) for templates computed from stack config: from EC2
+when AWS answers, else from the project's built-in table, and the output says which."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ..instance_catalog import KNOWN_SHAPES, max_pods
+from ..node_template import InstanceShape
+from .errors import PreflightError
+
+SHAPE_SOURCES = ("auto", "aws", "builtin")
+BUILTIN_TABLE = "built-in table (components/instance_catalog.py)"
+
+
+@dataclass(frozen=True)
+class ShapeLookup:
+    shapes: Mapping[str, InstanceShape]
+    architectures: Mapping[str, str]
+    source: str
+
+
+def builtin_shapes(instance_types: Iterable[str], reason: str = "") -> ShapeLookup:
+    types = list(dict.fromkeys(instance_types))
+    unknown = [t for t in types if t not in KNOWN_SHAPES]
+    if unknown:
+        raise PreflightError(
+            f"instance type(s) {', '.join(unknown)} are not in the {BUILTIN_TABLE}"
+            f"{' and ' + reason if reason else ''}; run with AWS credentials (and boto3) to read them from EC2, "
+            f"or use one of: {', '.join(sorted(KNOWN_SHAPES))}")
+    source = BUILTIN_TABLE + (f"; {reason}" if reason else "")
+    return ShapeLookup({t: KNOWN_SHAPES[t].instance_shape(t) for t in types},
+                       {t: KNOWN_SHAPES[t].arch for t in types}, source)
+
+
+def aws_shapes(instance_types: Iterable[str], region: str) -> ShapeLookup:
+    """Shapes from `ec2:DescribeInstanceTypes`; raises PreflightError when that is impossible."""
+    try:
+        boto3 = importlib.import_module("boto3")  # optional: only this lookup needs it
+    except ImportError:
+        raise PreflightError("boto3 is not installed") from None
+    session = boto3.session.Session(region_name=region or None)
+    if session.get_credentials() is None:
+        raise PreflightError("no AWS credentials found")
+    types = list(dict.fromkeys(instance_types))
+    try:
+        client = session.client("ec2")
+        pages = client.get_paginator("describe_instance_types").paginate(InstanceTypes=types)
+        described = [item for page in pages for item in page["InstanceTypes"]]
+    except Exception as error:  # noqa: BLE001 botocore's errors are many; all mean "no answer"
+        raise PreflightError(f"ec2:DescribeInstanceTypes failed: {error}") from None
+    shapes: dict[str, InstanceShape] = {}
+    archs: dict[str, str] = {}
+    for item in described:
+        name = item["InstanceType"]
+        vcpus = item["VCpuInfo"]["DefaultVCpus"]
+        gpus = item.get("GpuInfo", {}).get("Gpus", [])
+        network = item["NetworkInfo"]
+        shapes[name] = InstanceShape(
+            instance_type=name, vcpus=vcpus, memory_mib=item["MemoryInfo"]["SizeInMiB"],
+            gpu_count=sum(g.get("Count", 0) for g in gpus),
+            gpu_model=gpus[0].get("Name", "") if gpus else "",
+            gpu_manufacturer=gpus[0].get("Manufacturer", "") if gpus else "",
+            max_pods=max_pods(vcpus, network["MaximumNetworkInterfaces"], network["Ipv4AddressesPerInterface"]),
+        )
+        supported = item.get("ProcessorInfo", {}).get("SupportedArchitectures", ["x86_64"])
+        archs[name] = "arm64" if "arm64" in supported else "amd64"
+    missing = [t for t in types if t not in shapes]
+    if missing:
+        raise PreflightError(f"EC2 does not describe instance type(s) {', '.join(missing)} in {region}")
+    return ShapeLookup(shapes, archs, f"AWS ec2:DescribeInstanceTypes in {region}")
+
+
+def instance_shapes(instance_types: Iterable[str], region: str, source: str = "auto") -> ShapeLookup:
+    """`aws`: EC2 only; `builtin`: the table only; `auto`: EC2 when credentials exist, else the table."""
+    types = list(instance_types)
+    if source == "builtin":
+        return builtin_shapes(types, "chosen with --instance-shapes builtin")
+    try:
+        return aws_shapes(types, region)
+    except PreflightError as error:
+        if source == "aws":
+            raise
+        return builtin_shapes(types, f"AWS not used: {error}")
