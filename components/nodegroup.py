@@ -148,8 +148,12 @@ class NodeGroup(pulumi.ComponentResource):
         )
 
         self.asgs: list[aws.autoscaling.Group] = []
+        # Plain strings (the ASGs are named explicitly): whatever only needs a name, such as the
+        # autoscaler's priority ConfigMap, need not wait for the groups to exist.
+        self.asg_names: list[str] = []
         for suffix, subnets in group_plan(pool, args.subnets):
             asg_name = f"{cluster.name}-{pool.name}{suffix}"
+            self.asg_names.append(asg_name)
             self.asgs.append(aws.autoscaling.Group(
                 f"{name}{suffix}",
                 name=asg_name,
@@ -181,7 +185,6 @@ class NodeGroup(pulumi.ComponentResource):
                                                             args.propagated_tags)],
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
             ))
-        self.asg_names: list[pulumi.Output[str]] = [asg.name for asg in self.asgs]
         self.register_outputs({
             "asg_names": self.asg_names,
             "instance_types": self.instance_types,
