@@ -10,8 +10,10 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
+from components.ami import check_ami_release_version
 from components.node_template import (
     ACCELERATOR_LABEL,
     GPU_LABEL,
@@ -20,7 +22,14 @@ from components.node_template import (
     TAINT_EFFECTS,
     Taint,
 )
-from components.pool_spec import SPOT_ALLOCATION_STRATEGIES, NodePoolSpec
+from components.pool_spec import (
+    GP3_BASELINE_IOPS,
+    GPU_DEFAULT_ROOT_VOLUME_THROUGHPUT_MIBPS,
+    SPOT_ALLOCATION_STRATEGIES,
+    NodePoolSpec,
+    check_gp3_iops,
+    check_gp3_throughput,
+)
 from components.settings import (
     EXPANDERS,
     ClusterAutoscalerSettings,
@@ -76,6 +85,7 @@ TOP_LEVEL_KEYS: dict[str, str] = {
     "nvidiaDevicePlugin": "object",
     "clusterAutoscaler": "object",
     "nodeTerminationHandler": "object",
+    "amiReleaseVersion": "string",
 }
 
 _INSTANCE_TYPE = re.compile(
@@ -264,8 +274,41 @@ def _parse_pool_common(fields: _Fields, name: str, gpu: bool, sizes: tuple[int, 
         accelerator=fields.string("acceleratorLabel", "", check=lambda v: bool(_LABEL_VALUE.match(v)),
                                   allowed="must be a valid Kubernetes label value") if gpu else "",
     )
+    spec = _parse_root_volume_performance(fields, spec)
     fields.finish()
     return spec
+
+
+def _parse_root_volume_performance(fields: _Fields, spec: NodePoolSpec) -> NodePoolSpec:
+    """`rootVolumeThroughput` (MiB/s) and `rootVolumeIops`, checked against gp3's limits.
+
+    Unset: gp3's baseline, except a GPU pool's throughput, which defaults to what nodeadm's fast
+    image pull needs (pool_spec.GPU_DEFAULT_ROOT_VOLUME_THROUGHPUT_MIBPS).
+    """
+    default_throughput = GPU_DEFAULT_ROOT_VOLUME_THROUGHPUT_MIBPS if spec.gpu else None
+    throughput = fields.value("rootVolumeThroughput", default_throughput, int, "must be a whole number of MiB/s")
+    iops = fields.value("rootVolumeIops", None, int, "must be a whole number")
+    if iops is not None:
+        try:
+            check_gp3_iops(iops, spec.root_volume_gib)
+        except ValueError as error:
+            raise ConfigError(fields.key("rootVolumeIops"), iops, str(error)) from None
+    if throughput is not None:
+        try:
+            check_gp3_throughput(throughput, iops if iops is not None else GP3_BASELINE_IOPS)
+        except ValueError as error:
+            raise ConfigError(fields.key("rootVolumeThroughput"), throughput, str(error)) from None
+    return replace(spec, root_volume_throughput_mibps=throughput, root_volume_iops=iops)
+
+
+def _parse_ami_release_version(top: _Fields) -> str:
+    release = top.string("amiReleaseVersion", "")
+    if release:
+        try:
+            check_ami_release_version(release)
+        except ValueError as error:
+            raise ConfigError(top.key("amiReleaseVersion"), release, str(error)) from None
+    return release
 
 
 def _parse_general_pool(top: _Fields) -> NodePoolSpec:
@@ -458,14 +501,16 @@ def parse_settings(raw: Mapping[str, str], *, project: str = PROJECT, stack: str
         decoded[name] = _decode(full_key, value, TOP_LEVEL_KEYS[name])
     top = _Fields(decoded, prefix)
     cluster = _parse_cluster(top, project, stack)
+    # One AMI release for every pool of the stack (each pool reads it in its own AMI family).
+    ami_release = _parse_ami_release_version(top)
     settings = Settings(
         project=project,
         stack=stack,
         region=region,
         cluster=cluster,
         network=_parse_network(top),
-        general_pool=_parse_general_pool(top),
-        gpu_pools=_parse_gpu_pools(top),
+        general_pool=replace(_parse_general_pool(top), ami_release_version=ami_release),
+        gpu_pools=tuple(replace(pool, ami_release_version=ami_release) for pool in _parse_gpu_pools(top)),
         device_plugin=_parse_device_plugin(top),
         cluster_autoscaler=_parse_cluster_autoscaler(top, cluster.kubernetes_version),
         termination_handler=_parse_termination_handler(top),
