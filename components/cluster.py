@@ -85,8 +85,7 @@ class Cluster(pulumi.ComponentResource):
     (API authentication mode, access entries for the node roles, no default node group,
     private endpoint, control-plane logs, no add-ons of its own), the managed vpc-cni,
     kube-proxy and eks-pod-identity-agent add-ons beside it, and a Kubernetes provider for the
-    cluster. `add_coredns`
-    adds the managed CoreDNS add-on once nodes exist.
+    cluster. `add_coredns` adds the managed CoreDNS add-on once nodes exist.
 
     Outputs: `name`, `endpoint`, `certificate_authority`, `service_cidr`,
     `cluster_security_group_id`, `node_security_group_id`, `kubeconfig` (secret), `provider`.

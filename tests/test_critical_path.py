@@ -21,7 +21,7 @@ Figures are typical first-`pulumi up` durations in minutes (EKS control plane cr
 minutes; an EKS managed add-on about a minute; most other AWS API calls seconds). They are a model
 for comparing graphs, not a promise about wall-clock time.
 
-Dev stack, with these figures: 14.60 minutes while pulumi-eks still created vpc-cni and kube-proxy
+Dev and prod stacks, with these figures: 14.60 minutes while pulumi-eks still created vpc-cni and kube-proxy
 (they held back its outputs by 1.05 minutes), 13.60 since; the floor is 13.55 (the control plane
 starts at 0.20, once the VPC and its subnets exist). `pytest -s` prints the chain.
 """
@@ -208,9 +208,10 @@ class Schedule:
         return self.start_of(self.eks) + FLOOR_AFTER_CONTROL_PLANE_INPUTS
 
 
-@pytest.fixture(scope="module")
-def schedule() -> Schedule:
-    return Schedule(run_program(stack_config(ROOT / "Pulumi.dev.yaml"), stack="dev"))
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def schedule(request: pytest.FixtureRequest) -> Schedule:
+    stack = request.param
+    return Schedule(run_program(stack_config(ROOT / f"Pulumi.{stack}.yaml"), stack=stack))
 
 
 def test_first_up_is_within_a_fifth_of_a_minute_of_the_floor(schedule: Schedule) -> None:
