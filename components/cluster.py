@@ -29,6 +29,40 @@ def control_plane_logical_name(name: str) -> str:
     return f"{name[:MAX_CONTROL_PLANE_LOGICAL_NAME - 9]}-{digest}"
 
 
+# Every managed add-on takes over a self-managed one: EKS installs vpc-cni, kube-proxy and CoreDNS
+# with the cluster (bootstrapSelfManagedAddons), and CreateAddon fails on the fields they already
+# own unless told to OVERWRITE them. On update, OVERWRITE too, deliberately: this program is the
+# only source of the add-ons' versions and settings, so a hand edit of aws-node, kube-proxy or
+# CoreDNS is drift to undo. NONE would make a version bump fail halfway through `pulumi up` and
+# leave the add-on DEGRADED; PRESERVE would keep the drift, so what runs would not be what the
+# config says. (pulumi-eks used OVERWRITE for both too, so the moved add-ons keep their settings.)
+RESOLVE_CONFLICTS_ON_CREATE = "OVERWRITE"
+RESOLVE_CONFLICTS_ON_UPDATE = "OVERWRITE"
+
+# Resource types along the path of pulumi-eks v4's own add-ons (nodejs/eks/cluster/cluster.ts,
+# nodejs/eks/addons/cni-addon.ts; unchanged from v4.0.0 to v4.3.0).
+PULUMI_EKS_VPC_CNI_COMPONENT = "eks:index:VpcCniAddon"
+ADDON_TYPE = "aws:eks/addon:Addon"
+
+
+def child_urn(parent_urn: str, types: Sequence[str], name: str) -> str:
+    """The URN Pulumi gives a resource named `name` under `parent_urn`, `types` being the types of
+    the levels below the parent down to the resource itself (a URN's type part is the chain of its
+    ancestors' types joined by `$`)."""
+    prefix, project, parent_type, _parent_name = parent_urn.split("::", 3)
+    return f"{prefix}::{project}::{'$'.join([parent_type, *types])}::{name}"
+
+
+def legacy_vpc_cni_urn(eks_component_urn: str, name: str) -> str:
+    """Where pulumi-eks kept the vpc-cni add-on of its component `name`."""
+    return child_urn(eks_component_urn, [PULUMI_EKS_VPC_CNI_COMPONENT, ADDON_TYPE], f"{name}-vpc-cni")
+
+
+def legacy_kube_proxy_urn(eks_component_urn: str, name: str) -> str:
+    """Where pulumi-eks kept the kube-proxy add-on of its component `name`."""
+    return child_urn(eks_component_urn, [ADDON_TYPE], f"{name}-kube-proxy")
+
+
 @dataclass(frozen=True)
 class ClusterArgs:
     """Inputs of `Cluster`.
@@ -41,6 +75,7 @@ class ClusterArgs:
     - `log_types`: control-plane log types sent to CloudWatch.
     - `service_cidr`: the Kubernetes service range (nodes need it in their bootstrap config).
     - `deletion_protection`: EKS deletion protection plus Pulumi `protect` on the control plane.
+    - `ami_release_version`: the nodes' EKS AMI release, such as "v20260714" (empty: `recommended`).
     - `managed_addon_versions`: optional versions for vpcCni, kubeProxy, coredns, podIdentityAgent
       (unset: the EKS default for the cluster version).
     """
@@ -58,6 +93,7 @@ class ClusterArgs:
     deletion_protection: bool = False
     managed_addon_versions: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
+    ami_release_version: str = ""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -65,9 +101,9 @@ class Cluster(pulumi.ComponentResource):
 
     Creates a KMS key (rotation on) for envelope encryption of Secrets, the `eks.Cluster`
     (API authentication mode, access entries for the node roles, no default node group,
-    private endpoint, control-plane logs, managed vpc-cni and kube-proxy), the
-    eks-pod-identity-agent add-on and a Kubernetes provider for the cluster. `add_coredns`
-    adds the managed CoreDNS add-on once nodes exist.
+    private endpoint, control-plane logs, no add-ons of its own), the managed vpc-cni,
+    kube-proxy and eks-pod-identity-agent add-ons beside it, and a Kubernetes provider for the
+    cluster. `add_coredns` adds the managed CoreDNS add-on once nodes exist.
 
     Outputs: `name`, `endpoint`, `certificate_authority`, `service_cidr`,
     `cluster_security_group_id`, `node_security_group_id`, `kubeconfig` (secret), `provider`.
@@ -112,8 +148,13 @@ class Cluster(pulumi.ComponentResource):
             encryption_config_key_arn=self.secrets_key.arn,
             kubernetes_service_ip_address_range=args.service_cidr,
             deletion_protection=args.deletion_protection,
-            vpc_cni_options=eks.VpcCniOptionsArgs(addon_version=versions.get("vpcCni")),
-            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=True, version=versions.get("kubeProxy")),
+            # No managed add-on inside pulumi-eks: a remote component's outputs resolve only once all
+            # its children exist, so its vpc-cni and kube-proxy add-ons (about a minute each) would
+            # hold back everything that reads the endpoint, the CA or the node security group:
+            # launch templates, the Kubernetes provider. Nodes do not need them: EKS installs
+            # self-managed vpc-cni and kube-proxy with the cluster. They are created below instead.
+            use_default_vpc_cni=True,
+            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=False),
             # CoreDNS is a Deployment: as an EKS add-on it stays DEGRADED, and its creation times
             # out, until nodes exist. `add_coredns` creates it after the node groups.
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
@@ -131,11 +172,46 @@ class Cluster(pulumi.ComponentResource):
         self.node_security_group_id = self.eks_cluster.node_security_group_id
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
 
+        # The networking add-ons that pulumi-eks used to create, now beside it: they wait for the
+        # control plane only, and nothing waits for them. `aliases` name their old place (pulumi-eks
+        # v4 cluster.ts: `<name>-kube-proxy` under the component; cni-addon.ts: `<name>-vpc-cni`
+        # under an `eks:index:VpcCniAddon` of the same name), so an existing stack moves them
+        # instead of creating a second add-on and deleting the first. `preserve` and `tags` are
+        # what pulumi-eks set, so the move changes nothing but pulumi-eks's default vpc-cni
+        # configuration values (its env list, all equal to the add-on's own defaults).
+        self.vpc_cni = aws.eks.Addon(
+            f"{name}-vpc-cni",
+            cluster_name=args.name,
+            addon_name="vpc-cni",
+            addon_version=versions.get("vpcCni"),
+            preserve=True,
+            tags=dict(args.tags),
+            resolve_conflicts_on_create=RESOLVE_CONFLICTS_ON_CREATE,
+            resolve_conflicts_on_update=RESOLVE_CONFLICTS_ON_UPDATE,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.eks_cluster],
+                aliases=[self.eks_cluster.urn.apply(lambda urn: legacy_vpc_cni_urn(urn, control_plane_logical_name(name)))]),
+        )
+        self.kube_proxy = aws.eks.Addon(
+            f"{name}-kube-proxy",
+            cluster_name=args.name,
+            addon_name="kube-proxy",
+            addon_version=versions.get("kubeProxy"),
+            preserve=True,
+            tags=dict(args.tags),
+            resolve_conflicts_on_create=RESOLVE_CONFLICTS_ON_CREATE,
+            resolve_conflicts_on_update=RESOLVE_CONFLICTS_ON_UPDATE,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.eks_cluster],
+                aliases=[self.eks_cluster.urn.apply(lambda urn: legacy_kube_proxy_urn(urn, control_plane_logical_name(name)))]),
+        )
         self.pod_identity_agent = aws.eks.Addon(
             f"{name}-pod-identity-agent",
             cluster_name=args.name,
             addon_name="eks-pod-identity-agent",
             addon_version=versions.get("podIdentityAgent"),
+            resolve_conflicts_on_create=RESOLVE_CONFLICTS_ON_CREATE,
+            resolve_conflicts_on_update=RESOLVE_CONFLICTS_ON_UPDATE,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.eks_cluster]),
         )
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child)
@@ -159,6 +235,7 @@ class Cluster(pulumi.ComponentResource):
             certificate_authority=self.certificate_authority,
             service_cidr=self.service_cidr,
             node_security_group_id=self.node_security_group_id,
+            ami_release_version=self._args.ami_release_version,
         )
 
     def add_coredns(self, after: Sequence[pulumi.Resource]) -> aws.eks.Addon:
@@ -168,5 +245,7 @@ class Cluster(pulumi.ComponentResource):
             cluster_name=self.name,
             addon_name="coredns",
             addon_version=self._args.managed_addon_versions.get("coredns"),
+            resolve_conflicts_on_create=RESOLVE_CONFLICTS_ON_CREATE,
+            resolve_conflicts_on_update=RESOLVE_CONFLICTS_ON_UPDATE,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.eks_cluster, *after]),
         )

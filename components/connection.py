@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 
 from . import validation
+from .ami import check_ami_release_version
 from .settings import CLUSTER_NAME, DEFAULT_SERVICE_CIDR
 from .versions import SUPPORTED_KUBERNETES_VERSIONS
 
@@ -14,7 +15,8 @@ from .versions import SUPPORTED_KUBERNETES_VERSIONS
 @dataclass(frozen=True)
 class ClusterConnection:
     """`name`, `kubernetes_version` and `service_cidr` are plain strings (checked); `endpoint`,
-    `certificate_authority` (base64 PEM) and `node_security_group_id` may be outputs.
+    `certificate_authority` (base64 PEM) and `node_security_group_id` may be outputs;
+    `ami_release_version` pins the nodes' AMI release (empty: the `recommended` AMI).
 """
 
     name: str
@@ -23,8 +25,10 @@ class ClusterConnection:
     certificate_authority: pulumi.Input[str]
     node_security_group_id: pulumi.Input[str]
     service_cidr: str = DEFAULT_SERVICE_CIDR
+    ami_release_version: str = ""
 
     def __post_init__(self) -> None:
+        check_ami_release_version(self.ami_release_version)
         validation.string("name", self.name, pattern=CLUSTER_NAME,
                           allowed="must be 1-100 letters, digits, '-' or '_', starting with a letter or digit")
         validation.choice("kubernetes_version", self.kubernetes_version, SUPPORTED_KUBERNETES_VERSIONS)

@@ -21,7 +21,7 @@ from .network import PrivateSubnet, cluster_tag
 from .node_role import NodeRole, NodeRoleArgs
 from .node_template import InstanceShape, NodeTemplate
 from .pool_spec import NodePoolSpec, build_node_template, check_pool_shapes
-from .userdata import ClusterBootstrap, render_user_data
+from .userdata import ClusterBootstrap, feature_gates, render_user_data
 
 ROOT_DEVICE = "/dev/xvda"  # the root device name of the AL2023 EKS AMIs
 IMDS_HOP_LIMIT = 1  # no pod of ours reads IMDS; 1 keeps pods off the node's credentials
@@ -111,8 +111,10 @@ class NodeGroup(pulumi.ComponentResource):
     """One node pool: a launch template and its Spot Auto Scaling groups.
 
     Creates, unless `node_role` is given, a `NodeRole` and an EC2_LINUX EKS access entry; a
-    launch template (EKS AL2023 AMI from SSM, `standard` or `nvidia`; nodeadm user data registering
-    the pool's labels and taints; IMDSv2 required; encrypted gp3 root volume; the node security
+    launch template (EKS AL2023 AMI from SSM, `standard` or `nvidia`, the recommended one or the
+    pool's pinned release; nodeadm user data registering the pool's labels and taints, with fast
+    image pull on GPU nodes; IMDSv2 required; encrypted gp3 root volume with the pool's throughput
+    and IOPS; the node security
     group; instance and volume tags); and Auto Scaling groups with a MixedInstancesPolicy (types in
     pool order, Spot allocation strategy, capacity rebalance). A general pool is one ASG over all
     subnets; a GPU pool is one ASG per zone with AZRebalance suspended, min 0 and desired 0. Every
@@ -145,13 +147,15 @@ class NodeGroup(pulumi.ComponentResource):
                                 type="EC2_LINUX", tags=dict(args.tags), opts=child)
 
         image_id = aws.ssm.get_parameter_output(
-            name=ami_parameter_name(cluster.kubernetes_version, pool.gpu, args.shapes[0].architecture),
-            opts=pulumi.InvokeOutputOptions(parent=self)
+            name=ami_parameter_name(cluster.kubernetes_version, pool.gpu, args.shapes[0].architecture,
+                                    release_version=cluster.ami_release_version),
+            opts=pulumi.InvokeOutputOptions(parent=self),
         ).value
         kubelet_flags = self.template.kubelet_flags()
         user_data = pulumi.Output.all(cluster.endpoint, cluster.certificate_authority).apply(
             lambda values: base64.b64encode(render_user_data(
-                ClusterBootstrap(cluster.name, values[0], values[1], cluster.service_cidr), kubelet_flags
+                ClusterBootstrap(cluster.name, values[0], values[1], cluster.service_cidr), kubelet_flags,
+                feature_gates(pool.gpu),
             ).encode()).decode()
         )
         tags_of_instances = instance_tags(cluster.name, pool, args.tags)
@@ -174,6 +178,8 @@ class NodeGroup(pulumi.ComponentResource):
                 ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
                     volume_size=pool.root_volume_gib, volume_type="gp3", encrypted="true",
                     delete_on_termination="true",
+                    # Unset keeps gp3's included 125 MiB/s and 3000 IOPS.
+                    throughput=pool.root_volume_throughput_mibps, iops=pool.root_volume_iops,
                 ),
             )],
             tag_specifications=[

@@ -97,6 +97,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
             service_cidr=settings.cluster.service_cidr,
             deletion_protection=settings.cluster.deletion_protection,
             managed_addon_versions=settings.cluster.managed_addon_versions,
+            ami_release_version=settings.cluster.ami_release_version,
             tags=tags,
         ), opts=child)
 

@@ -54,13 +54,15 @@ class PoolDefaults:
     max_size: int
     root_volume_gib: int
     scale_down_unneeded_time: str
+    root_volume_throughput_mibps: int | None = None
 
 
 # The one place the pools' defaults are written; config/, the examples and the docs read them here.
 GENERAL_POOL_DEFAULTS = PoolDefaults(("m6i.xlarge", "m6a.xlarge", "m5.xlarge", "m5a.xlarge", "m7i.xlarge"),
                                      min_size=2, max_size=20, root_volume_gib=50, scale_down_unneeded_time="")
 GPU_POOL_DEFAULTS = PoolDefaults(("g4dn.xlarge", "g5.xlarge", "g6.xlarge"),
-                                 min_size=0, max_size=2, root_volume_gib=100, scale_down_unneeded_time="10m")
+                                 min_size=0, max_size=2, root_volume_gib=100, scale_down_unneeded_time="10m",
+                                 root_volume_throughput_mibps=600)
 
 
 def pool_defaults(gpu: bool) -> PoolDefaults:
@@ -99,6 +101,9 @@ class NodePoolSpec:
     taints: Sequence[Taint] = ()
     scale_down_unneeded_time: str = BY_KIND
     accelerator: str = ""
+    # gp3 root volume performance; None keeps gp3's baseline (125 MiB/s, 3000 IOPS) at no cost.
+    root_volume_throughput_mibps: int | None = BY_KIND
+    root_volume_iops: int | None = None
 
     def __post_init__(self) -> None:
         gpu = validation.boolean("gpu", self.gpu)
@@ -132,8 +137,15 @@ class NodePoolSpec:
         if not minimum <= desired <= maximum:
             raise InvalidValueError("desired_size", desired,
                                     f"must lie between the minimum ({minimum}) and maximum ({maximum}) sizes")
-        validation.whole_number("root_volume_gib", resolve("root_volume_gib", defaults.root_volume_gib),
-                                MIN_ROOT_VOLUME_GIB, MAX_ROOT_VOLUME_GIB)
+        root = validation.whole_number("root_volume_gib", resolve("root_volume_gib", defaults.root_volume_gib),
+                                       MIN_ROOT_VOLUME_GIB, MAX_ROOT_VOLUME_GIB)
+        iops = self.root_volume_iops
+        if iops is not None:
+            check_gp3_iops(validation.integer("root_volume_iops", iops, "a whole number of IOPS"), root)
+        throughput = resolve("root_volume_throughput_mibps", defaults.root_volume_throughput_mibps)
+        if throughput is not None:
+            check_gp3_throughput(validation.integer("root_volume_throughput_mibps", throughput, "a whole number of MiB/s"),
+                                 iops if iops is not None else GP3_BASELINE_IOPS)
         validation.whole_number("on_demand_base_capacity", self.on_demand_base_capacity, 0, MAX_GROUP_SIZE)
         validation.whole_number("on_demand_percentage_above_base", self.on_demand_percentage_above_base, 0, 100)
         validation.choice("spot_allocation_strategy", self.spot_allocation_strategy, SPOT_ALLOCATION_STRATEGIES)
@@ -238,6 +250,53 @@ def check_pool_shapes(pool: NodePoolSpec, shapes: Mapping[str, InstanceShape]) -
             raise InvalidValueError("instance_types", instance_type,
                                     f"is {shape.architecture} but the first type {first.instance_type} is "
                                     f"{first.architecture}; a pool has one CPU architecture (one AMI)")
+
+
+# gp3 limits (Amazon EBS User Guide, "General Purpose SSD volumes", gp3): 3,000 IOPS and
+# 125 MiB/s included; more IOPS up to 16,000 at no more than 500 IOPS per GiB; more throughput up
+# to 1,000 MiB/s at no more than 0.25 MiB/s per provisioned IOPS (so 1,000 MiB/s needs 4,000 IOPS).
+# AWS has since raised the ceilings for larger volumes (API references list up to 2,000 MiB/s);
+# these are the limits every gp3 volume accepts, and they cover nodeadm's FastImagePull advice.
+GP3_BASELINE_IOPS = 3000
+GP3_MAX_IOPS = 16000
+GP3_MAX_IOPS_PER_GIB = 500
+GP3_BASELINE_THROUGHPUT_MIBPS = 125
+GP3_MAX_THROUGHPUT_MIBPS = 1000
+GP3_MAX_MIBPS_PER_IOPS = 0.25
+
+# GPU pools pull large images (CUDA, model servers) with nodeadm's FastImagePull on (see
+# userdata.py). nodeadm's docs (doc/examples.md, "Enabling fast image pull") recommend at least
+# 600 MiB/s; below that parallel pull can be slower than serial. 600 MiB/s is about what the
+# default GPU types can take in anyway (EBS burst bandwidth of g4dn/g5 .xlarge up to 3.5 Gbps,
+# g6.xlarge/.2xlarge up to 5 Gbps, ~596 MiB/s, per the EC2 instance type specifications; see
+# `aws ec2 describe-instance-types --query 'InstanceTypes[].EbsInfo'`), and it fits under the baseline 3,000 IOPS
+# (3,000 x 0.25 = 750 MiB/s), so no IOPS are bought. Large pools (12xlarge: 16-20 Gbps) may set
+# 1,000 MiB/s with 4,000 IOPS.
+GPU_DEFAULT_ROOT_VOLUME_THROUGHPUT_MIBPS = 600
+
+
+def check_gp3_iops(iops: int, size_gib: int) -> None:
+    """Refuse (`root_volume_iops`) what gp3 refuses for `iops` on a volume of `size_gib`."""
+    if not GP3_BASELINE_IOPS <= iops <= GP3_MAX_IOPS:
+        raise InvalidValueError("root_volume_iops", iops, f"gp3 IOPS must be from {GP3_BASELINE_IOPS} to {GP3_MAX_IOPS}")
+    if iops > GP3_BASELINE_IOPS and iops > GP3_MAX_IOPS_PER_GIB * size_gib:
+        raise InvalidValueError("root_volume_iops", iops,
+                                f"gp3 allows at most {GP3_MAX_IOPS_PER_GIB} IOPS per GiB: a {size_gib} GiB root "
+                                f"volume takes at most {GP3_MAX_IOPS_PER_GIB * size_gib} IOPS")
+
+
+def check_gp3_throughput(throughput_mibps: int, iops: int) -> None:
+    """Refuse (`root_volume_throughput_mibps`) what gp3 refuses for `throughput_mibps` with `iops`."""
+    if not GP3_BASELINE_THROUGHPUT_MIBPS <= throughput_mibps <= GP3_MAX_THROUGHPUT_MIBPS:
+        raise InvalidValueError("root_volume_throughput_mibps", throughput_mibps,
+                                f"gp3 throughput must be from {GP3_BASELINE_THROUGHPUT_MIBPS} to "
+                                f"{GP3_MAX_THROUGHPUT_MIBPS} MiB/s")
+    if throughput_mibps > GP3_MAX_MIBPS_PER_IOPS * iops:
+        needed = int(-(-throughput_mibps // GP3_MAX_MIBPS_PER_IOPS))
+        raise InvalidValueError("root_volume_throughput_mibps", throughput_mibps,
+                                f"gp3 allows at most {GP3_MAX_MIBPS_PER_IOPS} MiB/s per provisioned IOPS: {iops} "
+                                f"IOPS carry at most {int(GP3_MAX_MIBPS_PER_IOPS * iops)} MiB/s; provision at "
+                                f"least {needed} IOPS")
 
 
 def accelerator_label_value(shapes: Sequence[InstanceShape]) -> str:

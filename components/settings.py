@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import validation
+from .ami import check_ami_release_version
 from .errors import InvalidValueError, within
 from .pool_spec import NodePoolSpec
 from .versions import (
@@ -72,8 +73,11 @@ class ClusterSettings:
     service_cidr: str = DEFAULT_SERVICE_CIDR
     deletion_protection: bool = False
     managed_addon_versions: Mapping[str, str] = field(default_factory=dict)
+    # An EKS AL2023 AMI release such as "v20260714" for every pool; empty: the `recommended` AMI.
+    ami_release_version: str = ""
 
     def __post_init__(self) -> None:
+        check_ami_release_version(self.ami_release_version)
         validation.string("name", self.name, pattern=CLUSTER_NAME,
                           allowed="must be 1-100 letters, digits, '-' or '_', starting with a letter or digit")
         validation.choice("kubernetes_version", self.kubernetes_version, SUPPORTED_KUBERNETES_VERSIONS)

@@ -6,7 +6,7 @@ AL2023 has no bootstrap.sh: nodeadm reads a MIME multipart document whose
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -16,6 +16,19 @@ import yaml
 
 NODECONFIG_CONTENT_TYPE = "application/node.eks.aws"
 NODECONFIG_API_VERSION = "node.eks.aws/v1alpha1"
+
+# nodeadm feature gate (api/v1alpha1/nodeconfig_types.go, `spec.featureGates`): containerd pulls and
+# unpacks image layers in parallel (the SOCI snapshotter's parallel pull mode). nodeadm applies it
+# only with at least 4 vCPUs and 7 GiB of memory online (internal/containerd/config.go,
+# UseSOCISnapshotter) and ignores it below. It costs CPU, memory and EBS bandwidth during a pull,
+# which a GPU node spends on exactly that before its one big workload starts; its docs ask for
+# at least 600 MiB/s of root volume throughput (see pool_spec.py). Experimental upstream.
+FAST_IMAGE_PULL = "FastImagePull"
+
+
+def feature_gates(gpu: bool) -> dict[str, bool]:
+    """The nodeadm feature gates of a pool's nodes: fast image pull on GPU nodes."""
+    return {FAST_IMAGE_PULL: True} if gpu else {}
 
 
 @dataclass(frozen=True)
@@ -28,26 +41,27 @@ class ClusterBootstrap:
     service_cidr: str
 
 
-def node_config(cluster: ClusterBootstrap, kubelet_flags: Sequence[str]) -> dict[str, Any]:
-    return {
-        "apiVersion": NODECONFIG_API_VERSION,
-        "kind": "NodeConfig",
-        "spec": {
-            "cluster": {
-                "name": cluster.name,
-                "apiServerEndpoint": cluster.endpoint,
-                "certificateAuthority": cluster.certificate_authority,
-                "cidr": cluster.service_cidr,
-            },
-            "kubelet": {"flags": list(kubelet_flags)},
+def node_config(cluster: ClusterBootstrap, kubelet_flags: Sequence[str],
+                gates: Mapping[str, bool] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "cluster": {
+            "name": cluster.name,
+            "apiServerEndpoint": cluster.endpoint,
+            "certificateAuthority": cluster.certificate_authority,
+            "cidr": cluster.service_cidr,
         },
+        "kubelet": {"flags": list(kubelet_flags)},
     }
+    if gates:
+        spec["featureGates"] = dict(gates)
+    return {"apiVersion": NODECONFIG_API_VERSION, "kind": "NodeConfig", "spec": spec}
 
 
-def render_user_data(cluster: ClusterBootstrap, kubelet_flags: Sequence[str]) -> str:
+def render_user_data(cluster: ClusterBootstrap, kubelet_flags: Sequence[str],
+                     gates: Mapping[str, bool] | None = None) -> str:
     """The MIME multipart user data (not yet base64-encoded) for a launch template."""
     document = MIMEMultipart(boundary="//eks-gpu-spot//")
-    part = MIMEText(yaml.safe_dump(node_config(cluster, kubelet_flags), sort_keys=False), "plain")
+    part = MIMEText(yaml.safe_dump(node_config(cluster, kubelet_flags, gates), sort_keys=False), "plain")
     # nodeadm selects parts by exact content type; MIMEText would label it text/plain.
     part.replace_header("Content-Type", f'{NODECONFIG_CONTENT_TYPE}; charset="us-ascii"')
     document.attach(part)

@@ -29,6 +29,13 @@ def whole_number(field: str, value: object, minimum: int, maximum: int = INT32_M
     return value
 
 
+def integer(field: str, value: object, expected: str) -> int:
+    """Only the kind: a whole number (`expected` says which, in words), ranges checked by the caller."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise wrong_kind(field, value, expected)
+    return value
+
+
 def boolean(field: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise wrong_kind(field, value, "true or false")

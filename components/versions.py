@@ -1,9 +1,17 @@
-"""Pinned defaults for versions and images. Each can be overridden from stack config."""
+"""Pinned defaults for versions and images. Each can be overridden from stack config.
+
+Every tag below was checked against the upstream repository's git tags (late 2026):
+kubernetes/autoscaler `cluster-autoscaler-1.36.1` (2026-07-22, and the other minors' tags listed),
+NVIDIA/k8s-device-plugin `v0.20.0` (2026-08-19; its static manifest uses this image),
+aws/aws-node-termination-handler `v1.25.6` (Helm chart 0.27.6, appVersion 1.25.6).
+"""
 
 from __future__ import annotations
 
 # Kubernetes minors this project is tested against (AL2023 AMIs, CA images, schemas).
-SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35")
+# EKS support in late 2026: 1.34, 1.35 and 1.36 in standard support; 1.32 and 1.33 in extended
+# (paid) support. The README says the same.
+SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35", "1.36")
 DEFAULT_KUBERNETES_VERSION = "1.35"
 
 # The Cluster Autoscaler minor must match the cluster's Kubernetes minor.
@@ -14,7 +22,8 @@ CLUSTER_AUTOSCALER_TAGS = {
     "1.33": "v1.33.6",
     "1.34": "v1.34.5",
     "1.35": "v1.35.2",
+    "1.36": "v1.36.1",
 }
 
-NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"
-NODE_TERMINATION_HANDLER_IMAGE = "public.ecr.aws/aws-ec2/aws-node-termination-handler:v1.25.3"
+NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
+NODE_TERMINATION_HANDLER_IMAGE = "public.ecr.aws/aws-ec2/aws-node-termination-handler:v1.25.6"

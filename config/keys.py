@@ -13,6 +13,7 @@ CLUSTER_FIELDS = {
     "serviceCidr": "service_cidr",
     "deletionProtection": "deletion_protection",
     "managedAddonVersions": "managed_addon_versions",
+    "amiReleaseVersion": "ami_release_version",
 }
 NEW_VPC_FIELDS = {
     "vpcCidr": "vpc_cidr",
@@ -35,6 +36,8 @@ _POOL_FIELDS = {
     "labels": "labels",
     "taints": "taints",
     "scaleDownUnneededTime": "scale_down_unneeded_time",
+    "rootVolumeThroughput": "root_volume_throughput_mibps",
+    "rootVolumeIops": "root_volume_iops",
 }
 GENERAL_POOL_FIELDS = {"minSize": "min_size", "maxSize": "max_size", "desiredSize": "desired_size", **_POOL_FIELDS}
 GPU_POOL_FIELDS = {"name": "name", "minSizePerAz": "min_size", "maxSizePerAz": "max_size", **_POOL_FIELDS,
@@ -75,6 +78,7 @@ TOP_LEVEL_KEYS: dict[str, str] = {
     "serviceCidr": "string",
     "deletionProtection": "boolean",
     "managedAddonVersions": "object",
+    "amiReleaseVersion": "string",
     "vpcCidr": "string",
     "availabilityZoneCount": "integer",
     "natGateways": "string",

@@ -81,6 +81,7 @@ class Registered:
     ignore_changes: list[str]
     depends_on: list[str]
     provider: str
+    aliases: list[str] = field(default_factory=list)  # alias URNs (aliases given as full URNs)
 
 
 @dataclass
@@ -220,6 +221,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 ignore_changes=list(request.ignoreChanges),
                 depends_on=list(request.dependencies),
                 provider=request.provider,
+                aliases=[alias.urn for alias in request.aliases if alias.urn],
             ))
         return response
 

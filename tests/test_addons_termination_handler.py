@@ -54,10 +54,14 @@ def test_five_eventbridge_rules_send_to_the_queue() -> None:
         f"{prefix}state-change": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
         f"{prefix}asg-lifecycle": {"source": ["aws.autoscaling"],
                                    "detail-type": ["EC2 Instance-terminate Lifecycle Action"],
-                                   "detail": {"AutoScalingGroupName": sorted(DEV_ASGS)}},
+                                   "detail": {"AutoScalingGroupName": [{"prefix": f"{CLUSTER}-"}]}},
         f"{prefix}scheduled-change": {"source": ["aws.health"], "detail-type": ["AWS Health Event"],
                                       "detail": {"service": ["EC2"], "eventTypeCategory": ["scheduledChange"]}},
     }
+    assert all(name.startswith(f"{CLUSTER}-") for name in DEV_ASGS)
+    # Matched by prefix, the rules wait for no ASG.
+    for rule in descendants("aws:cloudwatch/eventRule:EventRule"):
+        assert not [d for d in rule.depends_on if "autoscaling/group" in d], rule.name
     targets = descendants("aws:cloudwatch/eventTarget:EventTarget")
     assert sorted(t.name for t in targets) == sorted(rules)
     for target in targets:
@@ -66,7 +70,7 @@ def test_five_eventbridge_rules_send_to_the_queue() -> None:
 
 
 def test_event_patterns_are_the_five_kinds_nth_reads() -> None:
-    assert set(event_patterns(["a"])) == {"spot-interruption", "rebalance", "state-change", "asg-lifecycle",
+    assert set(event_patterns("c")) == {"spot-interruption", "rebalance", "state-change", "asg-lifecycle",
                                           "scheduled-change"}
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import ProgramRun, run_program
+from components.cluster import legacy_kube_proxy_urn, legacy_vpc_cni_urn
+from tests.harness import ProgramRun, Registered, run_program
 
 POOLS = {"gpuPools": [{"name": "gpu-a"}, {"name": "gpu-b", "instanceTypes": ["g6e.xlarge"]}]}
 
@@ -53,25 +54,76 @@ def test_every_node_role_has_an_ec2_linux_access_entry(run: ProgramRun) -> None:
         assert "kubernetesGroups" not in entry and "accessPolicies" not in entry
 
 
-def test_managed_addons(run: ProgramRun) -> None:
+def addons_by_name(run: ProgramRun) -> dict[str, Registered]:
+    return {a.inputs["addonName"]: a for a in run.of_type("aws:eks/addon:Addon")}
+
+
+def test_pulumi_eks_creates_no_addon_of_its_own(run: ProgramRun) -> None:
+    # Its outputs would otherwise wait for its vpc-cni and kube-proxy add-ons (see cluster.py).
     inputs = run.one("eks:index:Cluster").inputs
-    assert inputs["kubeProxyAddonOptions"]["enabled"] is True
-    assert "useDefaultVpcCni" not in inputs  # pulumi-eks then installs vpc-cni as a managed add-on
-    assert "vpcCniOptions" in inputs
-    addons = {a.inputs["addonName"]: a for a in run.of_type("aws:eks/addon:Addon")}
-    assert set(addons) == {"eks-pod-identity-agent", "coredns"}
-    assert all(a.inputs["clusterName"] == "ml" for a in addons.values())
-    # CoreDNS waits for nodes: an EKS add-on whose pods cannot schedule never becomes ACTIVE.
-    general_asg = run.one("aws:autoscaling/group:Group", "general")
-    assert general_asg.urn in addons["coredns"].depends_on
+    assert inputs["useDefaultVpcCni"] is True
+    assert "vpcCniOptions" not in inputs
+    assert inputs["kubeProxyAddonOptions"]["enabled"] is False
     assert inputs["corednsAddonOptions"]["enabled"] is False
 
 
+def test_managed_addons_wait_for_the_control_plane_only(run: ProgramRun) -> None:
+    addons = addons_by_name(run)
+    assert set(addons) == {"vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns"}
+    assert all(a.inputs["clusterName"] == "ml" for a in addons.values())
+    eks_cluster = run.one("eks:index:Cluster").urn
+    for name in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
+        assert addons[name].depends_on == [eks_cluster], name
+        assert addons[name].parent == run.one("eks-gpu-spot:cluster:Cluster").urn
+    # CoreDNS waits for nodes: an EKS add-on whose pods cannot schedule never becomes ACTIVE.
+    general_asg = run.one("aws:autoscaling/group:Group", "general")
+    assert general_asg.urn in addons["coredns"].depends_on
+
+
+def test_every_managed_addon_overwrites_on_create_and_update(run: ProgramRun) -> None:
+    for name, addon in addons_by_name(run).items():
+        assert addon.inputs["resolveConflictsOnCreate"] == "OVERWRITE", name
+        assert addon.inputs["resolveConflictsOnUpdate"] == "OVERWRITE", name
+
+
+def test_networking_addons_move_from_their_pulumi_eks_urns(run: ProgramRun) -> None:
+    # pulumi-eks v4 (nodejs/eks/cluster/cluster.ts, addons/cni-addon.ts) created them as children
+    # of its component: `<name>-kube-proxy` directly, `<name>-vpc-cni` under an
+    # `eks:index:VpcCniAddon` of the same name. The aliases must name exactly those URNs.
+    # Pulumi's mock monitor keeps only the direct parent's type in a URN (the engine keeps the
+    # whole chain, see the next test); the aliases derive from the parent URN the engine returns.
+    chain = "eks-gpu-spot:cluster:Cluster$eks:index:Cluster"
+    addons = addons_by_name(run)
+    assert run.one("eks:index:Cluster").urn == f"urn:pulumi:test::eks-gpu-spot::{chain}::ml"
+    assert addons["kube-proxy"].aliases == [
+        f"urn:pulumi:test::eks-gpu-spot::{chain}$aws:eks/addon:Addon::ml-kube-proxy"]
+    assert addons["vpc-cni"].aliases == [
+        f"urn:pulumi:test::eks-gpu-spot::{chain}$eks:index:VpcCniAddon$aws:eks/addon:Addon::ml-vpc-cni"]
+    assert addons["kube-proxy"].name == "ml-kube-proxy" and addons["vpc-cni"].name == "ml-vpc-cni"
+    # What pulumi-eks set, so the move is no replacement.
+    for name in ("vpc-cni", "kube-proxy"):
+        assert addons[name].inputs["preserve"] is True
+        assert addons[name].inputs["tags"] == run.one("eks:index:Cluster").inputs["tags"]
+
+
+def test_legacy_urns_under_the_engines_full_type_chain() -> None:
+    eks_urn = ("urn:pulumi:prod::eks-gpu-spot::eks-gpu-spot:index:GpuSpotCluster$eks-gpu-spot:cluster:Cluster"
+               "$eks:index:Cluster::eks-gpu-spot-prod")
+    chain = "eks-gpu-spot:index:GpuSpotCluster$eks-gpu-spot:cluster:Cluster$eks:index:Cluster"
+    assert legacy_kube_proxy_urn(eks_urn, "eks-gpu-spot-prod") == (
+        f"urn:pulumi:prod::eks-gpu-spot::{chain}$aws:eks/addon:Addon::eks-gpu-spot-prod-kube-proxy")
+    assert legacy_vpc_cni_urn(eks_urn, "eks-gpu-spot-prod") == (
+        f"urn:pulumi:prod::eks-gpu-spot::{chain}$eks:index:VpcCniAddon$aws:eks/addon:Addon::eks-gpu-spot-prod-vpc-cni")
+
+
 def test_addon_versions_can_be_pinned() -> None:
-    run = run_program({"managedAddonVersions": {"coredns": "v1.11.4-eksbuild.2", "vpcCni": "v1.19.2-eksbuild.1"}})
-    coredns = next(a for a in run.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "coredns")
-    assert coredns.inputs["addonVersion"] == "v1.11.4-eksbuild.2"
-    assert run.one("eks:index:Cluster").inputs["vpcCniOptions"]["addonVersion"] == "v1.19.2-eksbuild.1"
+    run = run_program({"managedAddonVersions": {"coredns": "v1.11.4-eksbuild.2", "vpcCni": "v1.19.2-eksbuild.1",
+                                                "kubeProxy": "v1.35.0-eksbuild.2"}})
+    addons = addons_by_name(run)
+    assert addons["coredns"].inputs["addonVersion"] == "v1.11.4-eksbuild.2"
+    assert addons["vpc-cni"].inputs["addonVersion"] == "v1.19.2-eksbuild.1"
+    assert addons["kube-proxy"].inputs["addonVersion"] == "v1.35.0-eksbuild.2"
+    assert "addonVersion" not in addons["eks-pod-identity-agent"].inputs
 
 
 def test_kubeconfig_output_is_secret_and_feeds_the_kubernetes_provider(run: ProgramRun) -> None:

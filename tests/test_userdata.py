@@ -7,7 +7,7 @@ import email
 import yaml
 
 from components.node_template import GPU_TAINT, NodeTemplate, Taint
-from components.userdata import ClusterBootstrap, render_user_data
+from components.userdata import ClusterBootstrap, feature_gates, render_user_data
 
 CLUSTER = ClusterBootstrap("ml", "https://ABC.gr7.us-east-1.eks.amazonaws.com", "Q0EtREFUQQ==", "172.20.0.0/16")
 
@@ -51,3 +51,19 @@ def test_kubelet_flags_register_the_templates_labels_and_taints() -> None:
 def test_a_group_without_taints_registers_none() -> None:
     template = NodeTemplate(labels={"node-pool": "general"}, taints=(), capacity={})
     assert template.kubelet_flags() == ["--node-labels=node-pool=general"]
+
+
+def test_gpu_nodes_pull_images_in_parallel() -> None:
+    # nodeadm's field (api/v1alpha1/nodeconfig_types.go): spec.featureGates.FastImagePull.
+    (config,) = parse_node_configs(render_user_data(CLUSTER, [], feature_gates(gpu=True)))
+    assert config["spec"]["featureGates"] == {"FastImagePull": True}
+
+
+def test_general_nodes_keep_todays_user_data() -> None:
+    # No feature gate, and not one byte changed: an unchanged launch template on existing stacks.
+    assert feature_gates(gpu=False) == {}
+    (config,) = parse_node_configs(render_user_data(CLUSTER, ["--node-labels=node-pool=general"],
+                                                    feature_gates(gpu=False)))
+    assert "featureGates" not in config["spec"]
+    assert list(config["spec"]) == ["cluster", "kubelet"]
+    assert render_user_data(CLUSTER, ["--x"], {}) == render_user_data(CLUSTER, ["--x"])

@@ -60,11 +60,15 @@ SCALING_ACTIONS = (
 
 @dataclass(frozen=True)
 class AutoscaledPool:
-    """A node pool as the priority expander sees it: its name, whether it has GPUs, its ASG names."""
+    """A node pool as the priority expander sees it: its name, whether it has GPUs, its ASG names.
+
+    The names are plain strings (ASGs are named explicitly), so the priority ConfigMap waits for
+    nothing but the cluster.
+    """
 
     name: str
     gpu: bool
-    asg_names: Sequence[pulumi.Input[str]]
+    asg_names: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -272,10 +276,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         before_deployment.append(kubernetes_object(
             f"{name}-rolebinding", binding_manifest("RoleBinding", NAME, APP, "Role", NAME), k8s_opts))
         if "priority" in args.expander.split(","):
-            pools = [(pool.name, pool.gpu, list(pool.asg_names)) for pool in args.pools]
-            flat = [name for _, _, names in pools for name in names]
-            priorities = pulumi.Output.all(*flat).apply(lambda resolved: render_priorities(expander_priorities(
-                _regroup(pools, [str(n) for n in resolved]))))
+            priorities = render_priorities(expander_priorities(
+                [(pool.name, pool.gpu, list(pool.asg_names)) for pool in args.pools]))
             before_deployment.append(kubernetes_object(
                 f"{name}-priority-expander", priority_configmap_manifest(priorities), k8s_opts))
 
@@ -286,12 +288,3 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         self.role_arn = association.role_arn
         self.register_outputs({"role_arn": self.role_arn, "namespace": KUBE_SYSTEM, "deployment": NAME})
 
-
-def _regroup(pools: Sequence[tuple[str, bool, Sequence[Any]]],
-             resolved: Sequence[str]) -> list[tuple[str, bool, list[str]]]:
-    """`pools` with their ASG names replaced, in order, by the resolved `resolved`."""
-    regrouped, position = [], 0
-    for pool_name, gpu, names in pools:
-        regrouped.append((pool_name, gpu, list(resolved[position:position + len(names)])))
-        position += len(names)
-    return regrouped

@@ -47,8 +47,20 @@ LIFECYCLE_ACTIONS = ("autoscaling:CompleteLifecycleAction",)
 QUEUE_ACTIONS = ("sqs:DeleteMessage", "sqs:ReceiveMessage")
 
 
-def event_patterns(asg_names: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Rule name suffix -> EventBridge pattern. Lifecycle actions only of this cluster's ASGs."""
+def asg_name_prefix(cluster_name: str) -> str:
+    """What every ASG name of the cluster starts with (they are named `<cluster>-<pool>[-<zone>]`)."""
+    return f"{cluster_name}-"
+
+
+def event_patterns(cluster_name: str) -> dict[str, dict[str, Any]]:
+    """Rule name suffix -> EventBridge pattern. Lifecycle actions only of this cluster's ASGs.
+
+    The ASGs are matched by their name prefix, not listed: the rule then waits for no ASG, stays the
+    same when pools change, and never grows past EventBridge's 2,048-character pattern limit. A
+    cluster whose name starts with this one's plus `-` would match too; its events only reach this
+    handler, which cannot complete their lifecycle actions (its IAM policy names this cluster's
+    ASGs) and finds no such node in its cluster.
+    """
     return {
         "spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
         "rebalance": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"]},
@@ -56,7 +68,7 @@ def event_patterns(asg_names: Sequence[str]) -> dict[str, dict[str, Any]]:
         "asg-lifecycle": {
             "source": ["aws.autoscaling"],
             "detail-type": ["EC2 Instance-terminate Lifecycle Action"],
-            "detail": {"AutoScalingGroupName": list(asg_names)},
+            "detail": {"AutoScalingGroupName": [{"prefix": asg_name_prefix(cluster_name)}]},
         },
         "scheduled-change": {
             "source": ["aws.health"],
@@ -212,13 +224,11 @@ class NodeTerminationHandler(pulumi.ComponentResource):
         aws.sqs.QueuePolicy(f"{name}-queue-policy", queue_url=self.queue.url,
                             policy=self.queue.arn.apply(lambda arn: to_json(queue_policy(arn))), opts=child)
 
-        asg_names = pulumi.Output.all(*[asg.name for asg in args.asgs.values()])
-        for suffix in event_patterns([]):
+        for suffix, pattern in event_patterns(args.cluster_name).items():
             rule_resource = aws.cloudwatch.EventRule(
                 f"{name}-{suffix}",
                 description=f"{suffix} events for aws-node-termination-handler of EKS cluster {args.cluster_name}",
-                event_pattern=asg_names.apply(lambda names, key=suffix: json.dumps(
-                    event_patterns([str(n) for n in names])[key], sort_keys=True)),
+                event_pattern=json.dumps(pattern, sort_keys=True),
                 tags=tags,
                 opts=child,
             )
