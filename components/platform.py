@@ -42,6 +42,17 @@ class GpuSpotClusterArgs:
     shapes: Mapping[str, InstanceShape]
 
 
+def warn_if_api_open_to_the_world(settings: Settings) -> None:
+    """A public API endpoint that any address may reach is allowed, but never silently."""
+    cluster = settings.cluster
+    if cluster.endpoint_public_access and any(cidr.endswith("/0") for cidr in cluster.public_access_cidrs):
+        pulumi.log.warn(
+            f"cluster {cluster.name}: the Kubernetes API's public endpoint accepts connections from "
+            f"{', '.join(c for c in cluster.public_access_cidrs if c.endswith('/0'))} (config publicAccessCidrs). "
+            "Restrict it, e.g. `pulumi config set --path 'publicAccessCidrs[0]' 203.0.113.0/24`, or set "
+            "endpointPublicAccess to false. See docs/security.md.")
+
+
 class GpuSpotCluster(pulumi.ComponentResource):
     """An EKS cluster whose GPU nodes are Spot and scale from zero and back to zero.
 
@@ -62,6 +73,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
         self.settings = settings
         tags = {**settings.cluster.tags, "eks-gpu-spot/cluster": cluster_name}
         partition = partition_for_region(settings.region)
+        warn_if_api_open_to_the_world(settings)
 
         self.network = Network("network", self._network_args(args, tags), opts=child)
         node_roles = {pool.name: NodeRole(f"{pool.name}-node", NodeRoleArgs(partition=partition, tags=tags), opts=child)
@@ -80,6 +92,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
             deletion_protection=settings.cluster.deletion_protection,
             managed_addon_versions=settings.cluster.managed_addon_versions,
             tags=tags,
+            log_retention_days=settings.cluster.log_retention_days,
         ), opts=child)
 
         connection = self.cluster.connection()
@@ -114,6 +127,8 @@ class GpuSpotCluster(pulumi.ComponentResource):
                 public_subnet_cidrs=network.public_subnet_cidrs,
                 nat_per_az=network.nat_mode == "perAz",
                 tags=tags,
+                flow_logs=network.flow_logs,
+                flow_log_retention_days=network.flow_log_retention_days,
             )
         return ExistingVpcArgs(
             vpc_id=network.existing_vpc_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .logs import DEFAULT_LOG_RETENTION_DAYS
 from .pool_spec import NodePoolSpec
 
 DEFAULT_PUBLIC_ACCESS_CIDRS = ("0.0.0.0/0",)
@@ -29,6 +30,8 @@ class ClusterSettings:
     service_cidr: str = DEFAULT_SERVICE_CIDR
     deletion_protection: bool = False
     managed_addon_versions: Mapping[str, str] = field(default_factory=dict)
+    # Days CloudWatch keeps control-plane logs (one of logs.CLOUDWATCH_RETENTION_DAYS).
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class NetworkSettings:
     existing_vpc_id: str = ""
     existing_private_subnet_ids: tuple[str, ...] = ()
     existing_public_subnet_ids: tuple[str, ...] = ()
+    # VPC flow logs to CloudWatch, for a new VPC only (an existing VPC's are its owner's).
+    flow_logs: bool = False
+    flow_log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
 
     @property
     def creates_vpc(self) -> bool:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from components.logs import CLOUDWATCH_RETENTION_DAYS
 from components.node_template import (
     ACCELERATOR_LABEL,
     GPU_LABEL,
@@ -76,6 +77,8 @@ TOP_LEVEL_KEYS: dict[str, str] = {
     "nvidiaDevicePlugin": "object",
     "clusterAutoscaler": "object",
     "nodeTerminationHandler": "object",
+    "clusterLogRetentionDays": "integer",
+    "vpcFlowLogs": "object",
 }
 
 _INSTANCE_TYPE = re.compile(
@@ -317,6 +320,26 @@ def _check_subnets(key: str, cidrs: tuple[str, ...], vpc: ipaddress.IPv4Network,
         taken.append(network)
 
 
+def _retention_days(fields: _Fields, name: str, default: int) -> int:
+    allowed = "must be a CloudWatch Logs retention in days: " + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS))
+    value = fields.value(name, default, int, allowed)
+    if value not in CLOUDWATCH_RETENTION_DAYS:
+        raise ConfigError(fields.key(name), value, allowed)
+    return value
+
+
+def _parse_flow_logs(top: _Fields, creates_vpc: bool) -> tuple[bool, int]:
+    fields = top.nested("vpcFlowLogs")
+    enabled = fields.boolean("enabled", NetworkSettings.flow_logs)
+    retention = _retention_days(fields, "retentionDays", NetworkSettings.flow_log_retention_days)
+    fields.finish()
+    if enabled and not creates_vpc:
+        raise ConfigError(fields.key("enabled"), enabled,
+                          "applies only to a VPC this program creates; with existingVpcId leave it off "
+                          "(an existing VPC's flow logs belong to whoever owns that VPC)")
+    return enabled, retention
+
+
 def _parse_network(top: _Fields) -> NetworkSettings:
     vpc_id = top.string("existingVpcId", "", check=lambda v: v == "" or bool(_RESOURCE_ID["vpc"].match(v)),
                         allowed="must be empty (create a VPC) or a VPC ID such as 'vpc-0abc1234'")
@@ -328,6 +351,7 @@ def _parse_network(top: _Fields) -> NetworkSettings:
     nat_mode = top.choice("natGateways", NetworkSettings.nat_mode, NAT_MODES)
     private_cidrs = top.strings("privateSubnetCidrs", ())
     public_cidrs = top.strings("publicSubnetCidrs", ())
+    flow_logs, flow_log_retention_days = _parse_flow_logs(top, creates_vpc=not vpc_id)
 
     if not vpc_id:
         if private_ids or public_ids:
@@ -343,7 +367,8 @@ def _parse_network(top: _Fields) -> NetworkSettings:
         _check_subnets(top.key("publicSubnetCidrs"), public_cidrs or default_public, vpc, az_count, taken)
         return NetworkSettings(vpc_cidr=vpc_cidr, az_count=az_count, nat_mode=nat_mode,
                                private_subnet_cidrs=private_cidrs or default_private,
-                               public_subnet_cidrs=public_cidrs or default_public)
+                               public_subnet_cidrs=public_cidrs or default_public,
+                               flow_logs=flow_logs, flow_log_retention_days=flow_log_retention_days)
 
     for key, ids in (("existingPrivateSubnetIds", private_ids), ("existingPublicSubnetIds", public_ids)):
         for subnet_id in ids:
@@ -390,6 +415,7 @@ def _parse_cluster(top: _Fields, project: str, stack: str) -> ClusterSettings:
                                 allowed="must be an IPv4 CIDR such as '172.20.0.0/16'"),
         deletion_protection=top.boolean("deletionProtection", False),
         managed_addon_versions={k: v for k, v in addon_versions.items() if v},
+        log_retention_days=_retention_days(top, "clusterLogRetentionDays", ClusterSettings.log_retention_days),
     )
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
-from ..iam import to_json
+from ..iam import partition_for_region, to_json
 from ..node_template import CA_ENABLED_TAG, Taint, ca_cluster_tag
 from ..settings import EXPANDERS
 from .common import (
@@ -50,8 +51,9 @@ DESCRIBE_ACTIONS = (
     "ec2:DescribeInstanceTypes",
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:GetInstanceTypesFromInstanceRequirements",
-    "eks:DescribeNodegroup",
 )
+# No eks:DescribeNodegroup: the autoscaler calls it only for EKS managed node groups, and this
+# project has none (its ASGs are self-managed).
 SCALING_ACTIONS = (
     "autoscaling:SetDesiredCapacity",
     "autoscaling:TerminateInstanceInAutoScalingGroup",
@@ -120,8 +122,14 @@ def autoscaler_arguments(args: ClusterAutoscalerArgs) -> list[str]:
     ]
 
 
-def autoscaler_policy(cluster_name: str) -> dict[str, Any]:
-    """The autoscaler's IAM policy: reads anywhere, resizes only ASGs tagged as this cluster's."""
+def asg_arn_pattern(partition: str, region: str, account: str, asg_name: str) -> str:
+    """The ARN of the ASG named `asg_name`, whatever its id (ASG ARNs embed a generated UUID)."""
+    return f"arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{asg_name}"
+
+
+def autoscaler_policy(cluster_name: str, asg_arns: Sequence[str]) -> dict[str, Any]:
+    """The autoscaler's IAM policy: List-level reads (and DescribeTags, which has no resource-level
+    permissions) on `*`; resizing only on `asg_arns`, and only while they carry this cluster's tag."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -130,7 +138,7 @@ def autoscaler_policy(cluster_name: str) -> dict[str, Any]:
                 "Sid": "ScaleThisClustersGroups",
                 "Effect": "Allow",
                 "Action": list(SCALING_ACTIONS),
-                "Resource": "*",
+                "Resource": list(asg_arns),
                 "Condition": {"StringEquals": {f"aws:ResourceTag/{ca_cluster_tag(cluster_name)}": "owned"}},
             },
         ],
@@ -260,9 +268,14 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-gpu-spot:addons:ClusterAutoscaler", name, None, opts)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        asg_names = [name for pool in args.pools for name in pool.asg_names]
+        policy = pulumi.Output.all(account, *asg_names).apply(lambda resolved: to_json(autoscaler_policy(
+            args.cluster_name, [asg_arn_pattern(partition_for_region(args.region), args.region, str(resolved[0]), str(n))
+                                for n in resolved[1:]])))
         association = pod_identity_role(
             name, cluster_name=args.cluster_name, service_account=NAME,
-            policy=to_json(autoscaler_policy(args.cluster_name)),
+            policy=policy,
             description=f"Cluster Autoscaler of EKS cluster {args.cluster_name}",
             pod_identity_agent=args.pod_identity_agent, tags=args.tags, parent=self)
 
