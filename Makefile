@@ -2,6 +2,8 @@
 STACK ?= dev
 VENV ?= venv
 PYTHON ?= python3
+# checkov pins packaging<24 and boto3==1.35.49, which pulumi and pytest cannot share: own virtualenv.
+CHECKOV_VENV ?= .venv-checkov
 
 .PHONY: up preview test venv
 
@@ -11,12 +13,18 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 venv: $(VENV)/.installed
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pyright
-	$(VENV)/bin/pytest
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(VENV)/bin/pytest
 
 up:
 	STACK=$(STACK) ./scripts/up.sh up
