@@ -107,17 +107,35 @@ def manifests(run: ProgramRun) -> dict[str, dict[str, Any]]:
     return found
 
 
-def scan(directory: Path, files: dict[str, dict[str, Any]]) -> Scan:
-    directory.mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True)
+class RunningScan:
+    process: subprocess.Popen[bytes]
+    stdout: Path
+    stderr: Path
+
+
+def start_scan(directory: Path, files: dict[str, dict[str, Any]]) -> RunningScan:
+    """Write `files` into `directory/objects` and start checkov on them (`finish_scan` waits).
+
+    Its output goes to files, not pipes, so a full pipe never stalls it while the caller works.
+    """
+    objects = directory / "objects"
+    objects.mkdir(parents=True)
     for name, manifest in files.items():
-        (directory / name).write_text(yaml.safe_dump(manifest, sort_keys=False))
-    completed = subprocess.run(
-        [str(checkov_binary()), "--directory", str(directory), "--framework", "kubernetes", "--output", "json",
-         "--quiet", "--compact", "--skip-download"],
-        capture_output=True, text=True, timeout=600, env=OFFLINE, check=False)
+        (objects / name).write_text(yaml.safe_dump(manifest, sort_keys=False))
+    stdout, stderr = directory / "checkov.json", directory / "checkov.err"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        process = subprocess.Popen(
+            [str(checkov_binary()), "--directory", str(objects), "--framework", "kubernetes", "--output", "json",
+             "--quiet", "--compact", "--skip-download"], stdout=out, stderr=err, env=OFFLINE)
+    return RunningScan(process, stdout, stderr)
+
+
+def finish_scan(running: RunningScan) -> Scan:
+    running.process.wait(timeout=600)
     # checkov exits 1 when a check fails, 0 when none does; anything else is a broken run.
-    assert completed.returncode in (0, 1), completed.stderr[-2000:]
-    reports = json.loads(completed.stdout)
+    assert running.process.returncode in (0, 1), running.stderr.read_text()[-2000:]
+    reports = json.loads(running.stdout.read_text())
     (report,) = reports if isinstance(reports, list) else [reports]
     assert report["check_type"] == "kubernetes", report
     findings = [Finding(f["check_id"], f["check_name"], f["resource"], Path(f["file_path"]).name)
@@ -144,12 +162,16 @@ def planted_weakness(files: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def scans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str, dict[str, Any]], Scan]]:
-    """One checkov run per stack; dev's also holds the planted weakness (one run less than a separate scan)."""
-    found = {}
+    """One checkov run per stack, each started as soon as its stack's objects are written (dev's scan
+    runs while prod's program runs); dev's also holds the planted weakness."""
+    started = {}
     for stack in STACKS:
         files = manifests(run_program(stack_config(ROOT / f"Pulumi.{stack}.yaml"), stack=stack))
         scanned = {**files, f"{PLANTED}.yaml": planted_weakness(files)} if stack == "dev" else files
-        result = scan(tmp_path_factory.mktemp(f"checkov-{stack}"), scanned)
+        started[stack] = (files, start_scan(tmp_path_factory.mktemp(f"checkov-{stack}"), scanned))
+    found = {}
+    for stack, (files, process) in started.items():
+        result = finish_scan(process)
         found[stack] = (files, Scan([f for f in result.findings if f.workload != PLANTED], result.summary,
                                     [f for f in result.findings if f.workload == PLANTED]))
     return found
