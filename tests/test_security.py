@@ -107,6 +107,14 @@ def test_the_flow_log_role_is_for_this_accounts_flow_logs_and_writes_only_its_gr
     assert write["Resource"] == [group_arn, f"{group_arn}:log-stream:*"]
 
 
+def test_the_flow_log_documents_pass_the_iam_linter() -> None:
+    from tests.test_validators import lint_findings
+
+    _, _, role, policy = flow_log_resources(stack_run("prod"))
+    assert lint_findings(document(role.inputs["assumeRolePolicy"]), trust_policy=True) == []
+    assert lint_findings(document(policy.inputs["policy"]), trust_policy=False) == []
+
+
 def test_flow_logs_retention_is_configurable() -> None:
     run = run_program({**DEV, "eks-gpu-spot:vpcFlowLogs": {"enabled": True, "retentionDays": 30}}, stack="dev")
     _, group, _, _ = flow_log_resources(run)
