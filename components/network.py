@@ -195,13 +195,18 @@ def flow_logs_policy(log_group_arn: str) -> dict[str, Any]:
     """What flow-log delivery does, on this one log group and its streams.
 
     No logs:CreateLogGroup: the group exists (with its retention) before the flow log.
+    logs:DescribeLogGroups is in AWS's documented flow-log role; it is List-level and has no
+    resource-level permission, so it is the one action on `*`.
     """
     return {
         "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "WriteThisLogGroup",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
-        }],
+        "Statement": [
+            {
+                "Sid": "WriteThisLogGroup",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+            },
+            {"Sid": "FindLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
+        ],
     }

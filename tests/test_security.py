@@ -102,9 +102,10 @@ def test_the_flow_log_role_is_for_this_accounts_flow_logs_and_writes_only_its_gr
         "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc-flow-log/*"},
     }
     group_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/vpc-flow-logs/eks-gpu-spot-prod"
-    (write,) = statements(document(policy.inputs["policy"]))
+    write, find = statements(document(policy.inputs["policy"]))
     assert set(write["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}
     assert write["Resource"] == [group_arn, f"{group_arn}:log-stream:*"]
+    assert (find["Action"], find["Resource"]) == ("logs:DescribeLogGroups", "*")
 
 
 def test_the_flow_log_documents_pass_the_iam_linter() -> None:
