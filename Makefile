@@ -6,6 +6,8 @@ STACK ?= dev
 VENV ?= venv
 PYTHON ?= python3
 ARGS ?=
+# checkov pins packaging<24 and boto3==1.35.49, which pulumi and pytest cannot share: own virtualenv.
+CHECKOV_VENV ?= .venv-checkov
 
 .PHONY: up preview destroy outputs kubeconfig backend render test venv
 
@@ -15,13 +17,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 venv: $(VENV)/.installed
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pyright
 	$(VENV)/bin/actionlint -shellcheck= -pyflakes= .github/workflows/pulumi.yml
-	$(VENV)/bin/pytest
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(VENV)/bin/pytest
 
 up preview destroy outputs kubeconfig:
 	STACK=$(STACK) ./scripts/stack.sh $@ $(ARGS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -12,6 +13,8 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from .connection import ClusterConnection
+from .iam import to_json
+from .logs import DEFAULT_LOG_RETENTION_DAYS, check_retention_days, control_plane_log_group_name
 from .settings import DEFAULT_LOG_TYPES, DEFAULT_PUBLIC_ACCESS_CIDRS, DEFAULT_SERVICE_CIDR
 
 # pulumi-eks names the control plane's IAM role `<logical name>-eksRole-role` and Pulumi appends an
@@ -78,6 +81,7 @@ class ClusterArgs:
     - `ami_release_version`: the nodes' EKS AMI release, such as "v20260714" (empty: `recommended`).
     - `managed_addon_versions`: optional versions for vpcCni, kubeProxy, coredns, podIdentityAgent
       (unset: the EKS default for the cluster version).
+    - `log_retention_days`: days CloudWatch keeps the control-plane logs (a CloudWatch retention value).
     """
 
     name: str
@@ -94,12 +98,14 @@ class ClusterArgs:
     managed_addon_versions: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     ami_release_version: str = ""
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
 
 
 class Cluster(pulumi.ComponentResource):
     """An EKS control plane for self-managed node groups.
 
-    Creates a KMS key (rotation on) for envelope encryption of Secrets, the `eks.Cluster`
+    Creates a KMS key (rotation on, explicit key policy: `secrets_key_policy`) for envelope
+    encryption of Secrets, the control-plane log group with a retention, the `eks.Cluster`
     (API authentication mode, access entries for the node roles, no default node group,
     private endpoint, control-plane logs, no add-ons of its own), the managed vpc-cni,
     kube-proxy and eks-pod-identity-agent add-ons beside it, and a Kubernetes provider for the
@@ -115,17 +121,33 @@ class Cluster(pulumi.ComponentResource):
         self._component_name = name
         child = pulumi.ResourceOptions(parent=self)
         versions = args.managed_addon_versions
+        check_retention_days("log_retention_days", args.log_retention_days)
 
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke)
+        region = aws.get_region_output(opts=invoke).region
         self.secrets_key = aws.kms.Key(
             f"{name}-secrets",
             description=f"Envelope encryption of Kubernetes Secrets in EKS cluster {args.name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
+            policy=pulumi.Output.all(account, partition.partition, partition.dns_suffix, region).apply(
+                lambda values: to_json(secrets_key_policy(*values))),
             tags=dict(args.tags),
             opts=child,
         )
         aws.kms.Alias(f"{name}-secrets", name=f"alias/eks/{args.name}-secrets",
                       target_key_id=self.secrets_key.key_id, opts=child)
+        # Created before the cluster: EKS writes to this group if it exists, and otherwise creates
+        # one that keeps the logs forever.
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=control_plane_log_group_name(args.name),
+            retention_in_days=args.log_retention_days,
+            tags=dict(args.tags),
+            opts=child,
+        )
 
         self.eks_cluster = eks.Cluster(
             control_plane_logical_name(name),
@@ -160,7 +182,7 @@ class Cluster(pulumi.ComponentResource):
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             create_oidc_provider=False,
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection, depends_on=[self.log_group]),
         )
 
         self.name = args.name
@@ -249,3 +271,47 @@ class Cluster(pulumi.ComponentResource):
             resolve_conflicts_on_update=RESOLVE_CONFLICTS_ON_UPDATE,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.eks_cluster, *after]),
         )
+
+
+# What the account's administrators may do with the key: manage it, never use it to decrypt.
+KEY_ADMINISTRATION_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+    "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListKeyRotations",
+    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant", "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)
+# Envelope encryption of Secrets, which EKS performs for the cluster.
+KEY_USE_ACTIONS = (
+    "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
+)
+
+
+def secrets_key_policy(account: str, partition: str, dns_suffix: str, region: str) -> dict[str, Any]:
+    """The key policy of the Secrets key (see docs/security.md).
+
+    - The account (its IAM policies) administers the key, without Encrypt or Decrypt and without
+      CreateGrant: an administrator cannot read Secrets with it directly.
+    - Principals of the account may use the key, and create grants on it, only through EKS in this
+      region (`kms:ViaService`), and grants only for an AWS resource. Creating the cluster makes
+      EKS create, with the creator's permissions, the grant through which the cluster's IAM role
+      encrypts and decrypts; pulumi-eks's cluster role itself has no KMS rights in IAM.
+    `Resource: "*"` in a key policy means this key.
+    """
+    root = {"AWS": f"arn:{partition}:iam::{account}:root"}
+    through_eks = {"kms:ViaService": f"eks.{region}.{dns_suffix}", "kms:CallerAccount": account}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "AccountAdministersTheKey", "Effect": "Allow", "Principal": root,
+             "Action": list(KEY_ADMINISTRATION_ACTIONS), "Resource": "*"},
+            {"Sid": "UseOnlyThroughEks", "Effect": "Allow", "Principal": root,
+             "Action": list(KEY_USE_ACTIONS), "Resource": "*",
+             "Condition": {"StringEquals": through_eks}},
+            {"Sid": "GrantsOnlyThroughEksForItsResources", "Effect": "Allow", "Principal": root,
+             "Action": "kms:CreateGrant", "Resource": "*",
+             "Condition": {"StringEquals": through_eks, "Bool": {"kms:GrantIsForAWSResource": "true"}}},
+        ],
+    }

@@ -22,6 +22,13 @@ def partition_for_region(region: str) -> str:
     return "aws"
 
 
+def cluster_asgs_arn(partition: str, region: str, account: str, cluster_name: str) -> str:
+    """The ARNs of every ASG named `<cluster>-...`, whatever its id (ASG ARNs embed a generated
+    UUID). One pattern instead of a list keeps a policy's size independent of the group count."""
+    return (f"arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:"
+            f"autoScalingGroupName/{cluster_name}-*")
+
+
 def managed_policy_arn(partition: str, policy: str) -> str:
     return f"arn:{partition}:iam::aws:policy/{policy}"
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+
+from .iam import to_json
+from .logs import DEFAULT_LOG_RETENTION_DAYS, check_retention_days, flow_log_group_name
 
 ELB_ROLE_TAG = "kubernetes.io/role/elb"
 INTERNAL_ELB_ROLE_TAG = "kubernetes.io/role/internal-elb"
@@ -41,6 +45,9 @@ class NewVpcArgs:
     public_subnet_cidrs: Sequence[str]
     nat_per_az: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
+    # VPC flow logs (all traffic) to a CloudWatch log group kept `flow_log_retention_days` days.
+    flow_logs: bool = False
+    flow_log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,10 @@ class Network(pulumi.ComponentResource):
     With `NewVpcArgs` it creates the VPC (DNS support and hostnames on), an internet gateway, per
     zone a public subnet (tagged for internet-facing load balancers) and a private node subnet
     (tagged for internal ones), NAT gateways (one shared, or one per zone) with Elastic IPs, and
-    route tables. With `ExistingVpcArgs` it creates no resources and only passes the IDs on.
+    route tables. It adopts the VPC's default security group and removes all its rules (nothing
+    may use it by accident), and with `flow_logs` sends the VPC's flow logs to a CloudWatch log
+    group with a retention, through a role that may write to that group only.
+    With `ExistingVpcArgs` it creates no resources and only passes the IDs on.
 
     Outputs: `vpc_id`, `private_subnets` (each with its zone), `public_subnet_ids`.
     """
@@ -84,12 +94,20 @@ class Network(pulumi.ComponentResource):
 
     def _create(self, name: str, args: NewVpcArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
+        if args.flow_logs:
+            check_retention_days("flow_log_retention_days", args.flow_log_retention_days)
 
         def tags(resource_name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
             return {**args.tags, "Name": resource_name, **(extra or {})}
 
         vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr, enable_dns_support=True,
                           enable_dns_hostnames=True, tags=tags(f"{name}-vpc"), opts=child)
+        # Adopting the default group with no ingress or egress blocks strips the rules AWS created
+        # (all traffic within the group, all egress): a resource launched without a group is isolated.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id,
+                                     tags=tags(f"{name}-default-sg-unused"), opts=child)
+        if args.flow_logs:
+            self._flow_logs(name, args, vpc, tags(f"{name}-flow-logs"))
         gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags(f"{name}-igw"), opts=child)
         public_routes = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, tags=tags(f"{name}-public"), opts=child)
         aws.ec2.Route(f"{name}-public-default", route_table_id=public_routes.id,
@@ -134,3 +152,61 @@ class Network(pulumi.ComponentResource):
         self.private_subnets = [PrivateSubnet(zone, subnet.id)
                                 for zone, subnet in zip(args.availability_zones, private_subnets, strict=False)]
         self.public_subnet_ids = [subnet.id for subnet in public_subnets]
+
+    def _flow_logs(self, name: str, args: NewVpcArgs, vpc: aws.ec2.Vpc, tags: Mapping[str, str]) -> None:
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+        region = aws.get_region_output(opts=invoke).region
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", name=flow_log_group_name(args.cluster_name),
+                                        retention_in_days=args.flow_log_retention_days, tags=dict(tags), opts=child)
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            assume_role_policy=pulumi.Output.all(account, partition, region).apply(
+                lambda values: to_json(flow_logs_trust_policy(*values))),
+            description=f"VPC flow logs of EKS cluster {args.cluster_name} to CloudWatch Logs",
+            tags=dict(tags), opts=child)
+        policy = aws.iam.RolePolicy(f"{name}-flow-logs", role=role.id,
+                                    policy=group.arn.apply(lambda arn: to_json(flow_logs_policy(arn))), opts=child)
+        aws.ec2.FlowLog(f"{name}-flow-logs", vpc_id=vpc.id, traffic_type="ALL",
+                        log_destination_type="cloud-watch-logs", log_destination=group.arn,
+                        iam_role_arn=role.arn, tags=dict(tags),
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
+
+
+def flow_logs_trust_policy(account: str, partition: str, region: str) -> dict[str, Any]:
+    """Only the flow-logs service, and only for flow logs of this account and region (confused deputy)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:ec2:{region}:{account}:vpc-flow-log/*"},
+            },
+        }],
+    }
+
+
+def flow_logs_policy(log_group_arn: str) -> dict[str, Any]:
+    """What flow-log delivery does, on this one log group and its streams.
+
+    No logs:CreateLogGroup: the group exists (with its retention) before the flow log.
+    logs:DescribeLogGroups is in AWS's documented flow-log role; it is List-level and has no
+    resource-level permission, so it is the one action on `*`.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "WriteThisLogGroup",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+            },
+            {"Sid": "FindLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
+        ],
+    }

@@ -49,6 +49,17 @@ class GpuSpotClusterArgs:
             raise InvalidValueError("facts", self.facts, "must be AwsFacts (aws_facts.read(settings))")
 
 
+def warn_if_api_open_to_the_world(settings: Settings) -> None:
+    """A public API endpoint that any address may reach is allowed, but never silently."""
+    cluster = settings.cluster
+    if cluster.endpoint_public_access and any(cidr.endswith("/0") for cidr in cluster.public_access_cidrs):
+        pulumi.log.warn(
+            f"cluster {cluster.name}: the Kubernetes API's public endpoint accepts connections from "
+            f"{', '.join(c for c in cluster.public_access_cidrs if c.endswith('/0'))} (config publicAccessCidrs). "
+            "Restrict it, e.g. `pulumi config set --path 'publicAccessCidrs[0]' 203.0.113.0/24`, or set "
+            "endpointPublicAccess to false. See docs/security.md.")
+
+
 class GpuSpotCluster(pulumi.ComponentResource):
     """An EKS cluster whose GPU nodes are Spot and scale from zero and back to zero.
 
@@ -80,6 +91,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
         self.settings = settings
         tags = {**settings.cluster.tags, PROJECT_TAG: cluster_name}
         partition = partition_for_region(settings.region)
+        warn_if_api_open_to_the_world(settings)
 
         self.network = Network("network", self._network_args(settings, self.plan, tags), opts=child)
         node_roles = {pool.name: NodeRole(f"{pool.name}-node", NodeRoleArgs(partition=partition, tags=tags), opts=child)
@@ -98,6 +110,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
             deletion_protection=settings.cluster.deletion_protection,
             managed_addon_versions=settings.cluster.managed_addon_versions,
             ami_release_version=settings.cluster.ami_release_version,
+            log_retention_days=settings.cluster.log_retention_days,
             tags=tags,
         ), opts=child)
 
@@ -139,6 +152,8 @@ class GpuSpotCluster(pulumi.ComponentResource):
             public_subnet_cidrs=network.public_subnet_cidrs,
             nat_per_az=network.nat_mode == "perAz",
             tags=tags,
+            flow_logs=network.flow_logs,
+            flow_log_retention_days=network.flow_log_retention_days,
         )
 
     def _add_addons(self, tags: Mapping[str, str], child: pulumi.ResourceOptions) -> None:

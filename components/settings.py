@@ -19,6 +19,7 @@ from typing import Any
 from . import validation
 from .ami import check_ami_release_version
 from .errors import InvalidValueError, within
+from .logs import DEFAULT_LOG_RETENTION_DAYS, check_retention_days
 from .pool_spec import NodePoolSpec
 from .versions import (
     CLUSTER_AUTOSCALER_IMAGE_REPOSITORY,
@@ -75,9 +76,12 @@ class ClusterSettings:
     managed_addon_versions: Mapping[str, str] = field(default_factory=dict)
     # An EKS AL2023 AMI release such as "v20260714" for every pool; empty: the `recommended` AMI.
     ami_release_version: str = ""
+    # Days CloudWatch keeps control-plane logs (one of logs.CLOUDWATCH_RETENTION_DAYS).
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
 
     def __post_init__(self) -> None:
         check_ami_release_version(self.ami_release_version)
+        check_retention_days("log_retention_days", self.log_retention_days)
         validation.string("name", self.name, pattern=CLUSTER_NAME,
                           allowed="must be 1-100 letters, digits, '-' or '_', starting with a letter or digit")
         validation.choice("kubernetes_version", self.kubernetes_version, SUPPORTED_KUBERNETES_VERSIONS)
@@ -132,17 +136,22 @@ def default_subnet_layout(vpc_cidr: str, az_count: int) -> tuple[tuple[str, ...]
 @dataclass(frozen=True)
 class NewVpcSettings:
     """A VPC to create: /16 to /22, 2 to 6 zones, one private and one public subnet per zone
-    (carved from the VPC unless given: inside it, /28 or larger, not overlapping)."""
+    (carved from the VPC unless given: inside it, /28 or larger, not overlapping), and optional
+    flow logs to CloudWatch kept for a CloudWatch retention value."""
 
     vpc_cidr: str = DEFAULT_VPC_CIDR
     az_count: int = DEFAULT_AZ_COUNT
     nat_mode: str = "single"
     private_subnet_cidrs: Sequence[str] = ()
     public_subnet_cidrs: Sequence[str] = ()
+    flow_logs: bool = False
+    flow_log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
 
     creates_vpc = True
 
     def __post_init__(self) -> None:
+        validation.boolean("flow_logs", self.flow_logs)
+        check_retention_days("flow_log_retention_days", self.flow_log_retention_days)
         vpc = validation.cidr("vpc_cidr", self.vpc_cidr)
         if not 16 <= vpc.prefixlen <= 22:
             raise InvalidValueError("vpc_cidr", self.vpc_cidr, "must be between /16 and /22 so that its subnets fit")

@@ -14,6 +14,7 @@ CLUSTER_FIELDS = {
     "deletionProtection": "deletion_protection",
     "managedAddonVersions": "managed_addon_versions",
     "amiReleaseVersion": "ami_release_version",
+    "clusterLogRetentionDays": "log_retention_days",
 }
 NEW_VPC_FIELDS = {
     "vpcCidr": "vpc_cidr",
@@ -22,6 +23,8 @@ NEW_VPC_FIELDS = {
     "privateSubnetCidrs": "private_subnet_cidrs",
     "publicSubnetCidrs": "public_subnet_cidrs",
 }
+# The object key `vpcFlowLogs` sets two fields of a new VPC.
+FLOW_LOG_FIELDS = {"enabled": "flow_logs", "retentionDays": "flow_log_retention_days"}
 EXISTING_VPC_FIELDS = {
     "existingVpcId": "vpc_id",
     "existingPrivateSubnetIds": "private_subnet_ids",
@@ -59,7 +62,8 @@ TERMINATION_HANDLER_FIELDS = {"enabled": "enabled", "image": "image",
 # Settings attribute -> (config key of the object, or "" where its fields are top-level keys; fields).
 SECTIONS: dict[str, tuple[str, dict[str, str]]] = {
     "cluster": ("", CLUSTER_FIELDS),
-    "network": ("", {**NEW_VPC_FIELDS, **EXISTING_VPC_FIELDS}),
+    "network": ("", {**NEW_VPC_FIELDS, **EXISTING_VPC_FIELDS,
+                     **{f"vpcFlowLogs.{name}": attribute for name, attribute in FLOW_LOG_FIELDS.items()}}),
     "general_pool": ("generalPool", GENERAL_POOL_FIELDS),
     "gpu_pools": ("gpuPools", GPU_POOL_FIELDS),
     "device_plugin": ("nvidiaDevicePlugin", DEVICE_PLUGIN_FIELDS),
@@ -79,6 +83,8 @@ TOP_LEVEL_KEYS: dict[str, str] = {
     "deletionProtection": "boolean",
     "managedAddonVersions": "object",
     "amiReleaseVersion": "string",
+    "clusterLogRetentionDays": "integer",
+    "vpcFlowLogs": "object",
     "vpcCidr": "string",
     "availabilityZoneCount": "integer",
     "natGateways": "string",

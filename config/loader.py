@@ -31,6 +31,7 @@ from .keys import (
     CLUSTER_FIELDS,
     DEVICE_PLUGIN_FIELDS,
     EXISTING_VPC_FIELDS,
+    FLOW_LOG_FIELDS,
     GENERAL_POOL_FIELDS,
     GPU_POOL_FIELDS,
     NEW_VPC_FIELDS,
@@ -66,7 +67,7 @@ def _pick(top: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _network(project: str, top: Mapping[str, Any]) -> NewVpcSettings | ExistingVpcSettings:
-    new_vpc_keys = [name for name in NEW_VPC_FIELDS if name in top]
+    new_vpc_keys = [name for name in (*NEW_VPC_FIELDS, "vpcFlowLogs") if name in top]
     if top.get("existingVpcId"):
         if new_vpc_keys:
             name = new_vpc_keys[0]
@@ -77,7 +78,8 @@ def _network(project: str, top: Mapping[str, Any]) -> NewVpcSettings | ExistingV
         if top.get(name):
             raise ConfigError(f"{project}:{name}", top[name],
                               "subnet IDs need existingVpcId too; leave both unset to create a VPC")
-    return NewVpcSettings(**_pick(top, NEW_VPC_FIELDS))
+    flow_logs = _object(f"{project}:vpcFlowLogs", top["vpcFlowLogs"], FLOW_LOG_FIELDS) if "vpcFlowLogs" in top else {}
+    return NewVpcSettings(**_pick(top, NEW_VPC_FIELDS), **flow_logs)
 
 
 def _gpu_pools(project: str, value: object) -> tuple[NodePoolSpec, ...]:

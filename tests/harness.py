@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "__main__.py"
 PROJECT = "eks-gpu-spot"
 REGION = "us-east-1"
+ACCOUNT = "123456789012"
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f")
 # Zone IDs in the mapping of a typical account: us-east-1e (use1-az3) is left out of ZONES, since EKS
 # refuses it; tests that want it pass it explicitly.
@@ -153,6 +154,13 @@ class ProgramMocks(pulumi.runtime.Mocks):
             zone = self.subnet_zones[subnet_id]
             return {"id": subnet_id, "availabilityZone": zone, "availabilityZoneId": zone_id(zone),
                     "vpcId": self.subnet_vpcs.get(subnet_id, VPC_ID)}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"id": ACCOUNT, "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "userId": "AIDAEXAMPLE"}
+        if token == "aws:index/getPartition:getPartition":
+            return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
+        if token == "aws:index/getRegion:getRegion":
+            return {"id": REGION, "region": REGION, "name": REGION, "endpoint": f"ec2.{REGION}.amazonaws.com",
+                    "description": "US East (N. Virginia)"}
         raise AssertionError(f"the program made an invoke the harness does not know: {token}")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
@@ -164,6 +172,8 @@ class ProgramMocks(pulumi.runtime.Mocks):
         state: dict[str, Any] = {**inputs, "arn": arn}
         if args.typ == "aws:kms/key:Key":
             state["keyId"] = f"{args.name}-key-id"
+        if args.typ == "aws:cloudwatch/logGroup:LogGroup":
+            state["arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{inputs.get('name', args.name)}"
         if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
             state["latestVersion"] = 1
         if args.typ == "aws:sqs/queue:Queue":

@@ -105,7 +105,7 @@ def test_iam_policy_has_exactly_the_field_notes_actions_on_the_narrowest_resourc
         {"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeTags", "ec2:DescribeInstances"}, "*")
     assert lifecycle["Action"] == ["autoscaling:CompleteLifecycleAction"]
     # Scoped by name prefix and the cluster's autoscaler tag, not by a list that grows with the groups.
-    assert lifecycle["Resource"] == (f"arn:aws:autoscaling:us-east-1:*:autoScalingGroup:*:"
+    assert lifecycle["Resource"] == (f"arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:"
                                      f"autoScalingGroupName/{CLUSTER}-*")
     assert lifecycle["Condition"] == {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{CLUSTER}": "owned"}}
     every_asg = [g.inputs["name"] for g in run.of_type("aws:autoscaling/group:Group")]

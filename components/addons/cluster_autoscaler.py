@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
-from ..iam import to_json
+from ..iam import cluster_asgs_arn, partition_for_region, to_json
 from ..node_template import CA_ENABLED_TAG, Taint, ca_cluster_tag
 from ..settings import EXPANDERS
 from .common import (
@@ -50,8 +51,9 @@ DESCRIBE_ACTIONS = (
     "ec2:DescribeInstanceTypes",
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:GetInstanceTypesFromInstanceRequirements",
-    "eks:DescribeNodegroup",
 )
+# No eks:DescribeNodegroup: the autoscaler calls it only for EKS managed node groups, and this
+# project has none (its ASGs are self-managed).
 SCALING_ACTIONS = (
     "autoscaling:SetDesiredCapacity",
     "autoscaling:TerminateInstanceInAutoScalingGroup",
@@ -124,8 +126,10 @@ def autoscaler_arguments(args: ClusterAutoscalerArgs) -> list[str]:
     ]
 
 
-def autoscaler_policy(cluster_name: str) -> dict[str, Any]:
-    """The autoscaler's IAM policy: reads anywhere, resizes only ASGs tagged as this cluster's."""
+def autoscaler_policy(cluster_name: str, asgs_arn: str) -> dict[str, Any]:
+    """The autoscaler's IAM policy: List-level reads (and DescribeTags, which has no resource-level
+    permissions) on `*`; resizing only the ASGs `asgs_arn` names (this cluster's name prefix), and
+    only while they carry this cluster's autoscaler tag."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -134,7 +138,7 @@ def autoscaler_policy(cluster_name: str) -> dict[str, Any]:
                 "Sid": "ScaleThisClustersGroups",
                 "Effect": "Allow",
                 "Action": list(SCALING_ACTIONS),
-                "Resource": "*",
+                "Resource": asgs_arn,
                 "Condition": {"StringEquals": {f"aws:ResourceTag/{ca_cluster_tag(cluster_name)}": "owned"}},
             },
         ],
@@ -264,9 +268,12 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-gpu-spot:addons:ClusterAutoscaler", name, None, opts)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        policy = account.apply(lambda account_id: to_json(autoscaler_policy(args.cluster_name, cluster_asgs_arn(
+            partition_for_region(args.region), args.region, account_id, args.cluster_name))))
         association = pod_identity_role(
             name, cluster_name=args.cluster_name, service_account=NAME,
-            policy=to_json(autoscaler_policy(args.cluster_name)),
+            policy=policy,
             description=f"Cluster Autoscaler of EKS cluster {args.cluster_name}",
             pod_identity_agent=args.pod_identity_agent, tags=args.tags, parent=self)
 

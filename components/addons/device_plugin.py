@@ -51,6 +51,9 @@ def device_plugin_daemonset_manifest(image: str, extra_tolerations: Sequence[Tai
                     "nodeSelector": {GPU_LABEL: "true"},
                     "tolerations": tolerations(extra_tolerations),
                     "priorityClassName": "system-node-critical",
+                    # It talks to kubelet over its socket only, never to the Kubernetes API: no token.
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [{
                         "name": "nvidia-device-plugin",
                         "image": image,
@@ -92,8 +95,9 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
 
     Creates one `apps/v1` DaemonSet (`device_plugin_daemonset_manifest`): node selector on the GPU
     label, tolerations for the GPU taint and the pools' extra taints, system-node-critical priority,
-    resource requests, no privilege escalation, no capabilities, and the kubelet device-plugins
-    hostPath. It needs no AWS permissions.
+    resource requests, no service-account token (it never calls the Kubernetes API), the runtime's
+    default seccomp profile, no privilege escalation, no capabilities, and the kubelet
+    device-plugins hostPath. It needs no AWS permissions.
 
     Outputs: `daemonset`.
     """

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ..iam import partition_for_region, to_json
+from ..iam import cluster_asgs_arn, partition_for_region, to_json
 from ..node_template import Taint, ca_cluster_tag
 from .common import (
     general_pool_deployment_manifest,
@@ -97,20 +97,18 @@ def managed_instance_tags() -> dict[str, str]:
     return {MANAGED_TAG: "true"}
 
 
-def termination_handler_policy(queue_arn: str, cluster_name: str, region: str) -> dict[str, Any]:
+def termination_handler_policy(queue_arn: str, cluster_name: str, asgs_arn: str) -> dict[str, Any]:
     """The handler's IAM policy: the six actions it uses, each on the narrowest resource it allows.
 
-    Lifecycle actions are scoped by the cluster's ASG name prefix and its autoscaler tag, not by a
-    list of ASGs, so the document stays the same size however many groups the cluster has.
+    Lifecycle actions are scoped by the cluster's ASG name prefix (`asgs_arn`) and its autoscaler
+    tag, not by a list of ASGs, so the document stays the same size however many groups there are.
     """
-    asgs = (f"arn:{partition_for_region(region)}:autoscaling:{region}:*:autoScalingGroup:*:"
-            f"autoScalingGroupName/{cluster_name}-*")
     return {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "Describe", "Effect": "Allow", "Action": list(DESCRIBE_ACTIONS), "Resource": "*"},
             {"Sid": "CompleteLifecycleActions", "Effect": "Allow", "Action": list(LIFECYCLE_ACTIONS),
-             "Resource": asgs,
+             "Resource": asgs_arn,
              "Condition": {"StringEquals": {f"aws:ResourceTag/{ca_cluster_tag(cluster_name)}": "owned"}}},
             {"Sid": "ConsumeQueue", "Effect": "Allow", "Action": list(QUEUE_ACTIONS), "Resource": queue_arn},
         ],
@@ -245,8 +243,10 @@ class NodeTerminationHandler(pulumi.ComponentResource):
                 opts=child,
             )
 
-        policy = self.queue.arn.apply(
-            lambda arn: to_json(termination_handler_policy(arn, args.cluster_name, args.region)))
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        policy = pulumi.Output.all(self.queue.arn, account).apply(lambda values: to_json(termination_handler_policy(
+            str(values[0]), args.cluster_name,
+            cluster_asgs_arn(partition_for_region(args.region), args.region, str(values[1]), args.cluster_name))))
         association = pod_identity_role(
             name, cluster_name=args.cluster_name, service_account=NAME, policy=policy,
             description=f"aws-node-termination-handler of EKS cluster {args.cluster_name}",
