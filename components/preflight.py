@@ -36,7 +36,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from .instance_catalog import KNOWN_SHAPES, max_pods
+from .instance_catalog import KNOWN_SHAPES, default_card_enis, max_pods
 from .node_template import GPU_RESOURCE, InstanceShape, NodeTemplate, Taint
 
 ARCH_LABEL = "kubernetes.io/arch"
@@ -398,15 +398,22 @@ def aws_shapes(instance_types: Iterable[str], region: str) -> ShapeLookup:
         vcpus = item["VCpuInfo"]["DefaultVCpus"]
         gpus = item.get("GpuInfo", {}).get("Gpus", [])
         network = item["NetworkInfo"]
+        card_enis = default_card_enis(
+            ((card["NetworkCardIndex"], card["MaximumNetworkInterfaces"]) for card in network.get("NetworkCards", [])),
+            network.get("DefaultNetworkCardIndex", 0), network["MaximumNetworkInterfaces"])
+        supported = item.get("ProcessorInfo", {}).get("SupportedArchitectures", ["x86_64"])
+        archs[name] = "arm64" if "arm64" in supported else "amd64"
         shapes[name] = InstanceShape(
             instance_type=name, vcpus=vcpus, memory_mib=item["MemoryInfo"]["SizeInMiB"],
             gpu_count=sum(g.get("Count", 0) for g in gpus),
             gpu_model=gpus[0].get("Name", "") if gpus else "",
             gpu_manufacturer=gpus[0].get("Manufacturer", "") if gpus else "",
-            max_pods=max_pods(vcpus, network["MaximumNetworkInterfaces"], network["Ipv4AddressesPerInterface"]),
+            max_pods=max_pods(card_enis, network["Ipv4AddressesPerInterface"]),
+            default_card_enis=card_enis,
+            ipv4_per_eni=network["Ipv4AddressesPerInterface"],
+            gpu_memory_mib=gpus[0].get("MemoryInfo", {}).get("SizeInMiB", 0) if gpus else 0,
+            architecture=archs[name],
         )
-        supported = item.get("ProcessorInfo", {}).get("SupportedArchitectures", ["x86_64"])
-        archs[name] = "arm64" if "arm64" in supported else "amd64"
     missing = [t for t in types if t not in shapes]
     if missing:
         raise PreflightError(f"EC2 does not describe instance type(s) {', '.join(missing)} in {region}")
