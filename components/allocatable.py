@@ -29,6 +29,7 @@ Two figures are estimates, and both err towards a smaller template (see docs/aut
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -159,3 +160,25 @@ def node_allocatable(shape: InstanceShape, root_volume_gib: int, *,
         raise ValueError(f"{shape.instance_type} with a {root_volume_gib} GiB root volume and {pods} pods leaves "
                          f"nothing allocatable (cpu {cpu}m, memory {memory}Mi, ephemeral-storage {ephemeral}Mi)")
     return Allocatable(cpu_millicores=cpu, memory_mib=memory, pods=pods, ephemeral_storage_mib=ephemeral)
+
+
+def pool_allocatable(shapes: Sequence[InstanceShape], root_volume_gib: int, *,
+                     memory_overhead_percent: float = DEFAULT_MEMORY_OVERHEAD_PERCENT,
+                     max_pods: int = 0) -> Allocatable:
+    """The least any node of the pool will offer: `node_allocatable` of each type, resource by resource.
+
+    The autoscaler sizes a whole group from one template, yet types of one vCPU/memory shape still
+    differ in allocatable: g4dn.xlarge allows 29 pods and keeps 14481Mi, g5.xlarge allows 58 pods
+    and keeps 14162Mi (nodeadm reserves 11 MiB per pod). A template of the first type alone could
+    promise a pod memory that a g5.xlarge of the same group does not have.
+    """
+    if not shapes:
+        raise ValueError("a pool needs at least one instance type")
+    each = [node_allocatable(s, root_volume_gib, memory_overhead_percent=memory_overhead_percent, max_pods=max_pods)
+            for s in shapes]
+    return Allocatable(
+        cpu_millicores=min(a.cpu_millicores for a in each),
+        memory_mib=min(a.memory_mib for a in each),
+        pods=min(a.pods for a in each),
+        ephemeral_storage_mib=min(a.ephemeral_storage_mib for a in each),
+    )

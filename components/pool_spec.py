@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .allocatable import DEFAULT_MEMORY_OVERHEAD_PERCENT, node_allocatable
+from .allocatable import DEFAULT_MEMORY_OVERHEAD_PERCENT, pool_allocatable
 from .gpu import (
     DEVICE_PLUGIN_CONFIG_LABEL,
     GPU_MEMORY_LABEL,
@@ -90,12 +90,13 @@ def accelerator_label_value(shapes: Sequence[InstanceShape]) -> str:
 def build_node_template(spec: NodePoolSpec, shapes: Sequence[InstanceShape]) -> NodeTemplate:
     """The node template of a pool. `shapes` follow `spec.instance_types`; CA sizes from the first.
 
-    Capacity holds what kubelet will report as ALLOCATABLE on the first type (allocatable.py),
-    because the autoscaler takes the template's capacity as allocatable.
+    Capacity holds what kubelet will report as ALLOCATABLE (allocatable.py), because the
+    autoscaler takes the template's capacity as allocatable: the least over the pool's types, so
+    every node the group launches has at least what the template promises.
     """
     first = shapes[0]
     labels: dict[str, str] = {POOL_LABEL: spec.name, LIFECYCLE_LABEL: SPOT_LIFECYCLE}
-    allocatable = node_allocatable(first, spec.root_volume_gib, memory_overhead_percent=spec.memory_overhead_percent,
+    allocatable = pool_allocatable(shapes, spec.root_volume_gib, memory_overhead_percent=spec.memory_overhead_percent,
                                    max_pods=spec.max_pods)
     capacity = allocatable.quantities()
     replicas = check_time_slicing_replicas(spec.time_slicing_replicas, gpu_pool=spec.gpu,

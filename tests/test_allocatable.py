@@ -131,3 +131,10 @@ def test_a_node_with_nothing_left_is_refused() -> None:
     tiny = InstanceShape("t.tiny", 1, 512, default_card_enis=2, ipv4_per_eni=2)
     with pytest.raises(ValueError, match="leaves nothing allocatable"):
         node_allocatable(tiny, 20, max_pods=100)
+
+
+def test_a_mixed_pool_promises_the_least_of_its_types() -> None:
+    # Same vCPU and memory, different ENIs: g4dn.xlarge 29 pods / 14481Mi, g5.xlarge 58 pods / 14162Mi.
+    pool = NodePoolSpec(name="gpu", instance_types=("g4dn.xlarge", "g5.xlarge"), gpu=True, root_volume_gib=100)
+    capacity = build_node_template(pool, [shape("g4dn.xlarge"), shape("g5.xlarge")]).capacity
+    assert (capacity["memory"], capacity["pods"]) == ("14162Mi", "29")

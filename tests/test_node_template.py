@@ -26,14 +26,15 @@ def test_every_capacity_entry_becomes_a_resource_tag_cpu_memory_and_pods_include
                              f"{prefix}nvidia.com/gpu": "1", f"{prefix}ephemeral-storage": "90928Mi"}
 
 
-def test_gpu_pool_template_uses_the_first_type_and_the_gpu_taint() -> None:
+def test_gpu_pool_template_is_the_least_of_its_types_with_the_gpu_taint() -> None:
     pool = NodePoolSpec(name="gpu", instance_types=("g5.xlarge", "g4dn.xlarge"), gpu=True, root_volume_gib=80,
                         taints=(Taint("team", "a", "NoSchedule"),), scale_down_unneeded_time="10m")
     template = build_node_template(pool, [A10G, T4])
     assert template.taints == (GPU_TAINT, Taint("team", "a", "NoSchedule"))
-    # g5.xlarge allocatable: 4000m - 80m; 16384 - 1229 (7.5%) - 893 (11 x 58 + 255) - 100 MiB;
-    # 80 GiB = 81920 MiB - 210 overhead = 81710, - 1024 reserved - 8171 (10%) = 72515 MiB.
-    assert template.capacity == {"cpu": "3920m", "memory": "14162Mi", "pods": "58",
+    # Memory of g5.xlarge (58 pods: 16384 - 1229 (7.5%) - 893 (11 x 58 + 255) - 100 MiB), pods of
+    # g4dn.xlarge (29): each the least of the two types. 4000m - 80m; 80 GiB = 81920 MiB - 210
+    # overhead = 81710, - 1024 reserved - 8171 (10%) = 72515 MiB.
+    assert template.capacity == {"cpu": "3920m", "memory": "14162Mi", "pods": "29",
                                  "ephemeral-storage": "72515Mi", "nvidia.com/gpu": "1"}
     assert template.labels["k8s.amazonaws.com/accelerator"] == "nvidia-a10g-t4"
     assert template.autoscaler_tags("ml")[

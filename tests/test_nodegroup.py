@@ -99,7 +99,8 @@ def test_gpu_pool_specific_tags(run: ProgramRun) -> None:
     # kubeReserved 1024 MiB and the 10% nodefs eviction threshold (10217 MiB).
     assert small[f"{CA}/node-template/resources/ephemeral-storage"][0] == "90928Mi"
     assert small[f"{CA}/node-template/resources/cpu"][0] == "3920m"
-    assert small[f"{CA}/node-template/resources/memory"][0] == "14481Mi"
+    # The least of g4dn.xlarge (14481Mi, 29 pods) and g5/g6.xlarge (14162Mi, 58 pods).
+    assert small[f"{CA}/node-template/resources/memory"][0] == "14162Mi"
     assert small[f"{CA}/node-template/resources/pods"][0] == "29"
     assert small[f"{CA}/node-template/autoscaling-options/scaledownunneededtime"][0] == "10m"
     assert small[f"{CA}/node-template/label/k8s.amazonaws.com/accelerator"][0] == "nvidia-a10g-l4-t4"
@@ -180,8 +181,8 @@ def test_stack_output_describes_each_group(run: ProgramRun) -> None:
         "labels": {"node-pool": "gpu-small", "lifecycle": "Ec2Spot", "nvidia.com/gpu": "true",
                    "k8s.amazonaws.com/accelerator": "nvidia-a10g-l4-t4", "nvidia.com/gpu.memory": "16384"},
         "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
-        # g4dn.xlarge allocatable (tests/test_allocatable.py shows the arithmetic).
-        "capacity": {"cpu": "3920m", "memory": "14481Mi", "pods": "29", "ephemeral-storage": "90928Mi",
+        # The least allocatable of the three types (tests/test_allocatable.py shows the arithmetic).
+        "capacity": {"cpu": "3920m", "memory": "14162Mi", "pods": "29", "ephemeral-storage": "90928Mi",
                      "nvidia.com/gpu": "1"},
     }
     assert groups["general"]["asgNames"] == ["ml-general"]

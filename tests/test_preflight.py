@@ -369,10 +369,10 @@ def test_templates_from_the_dev_config_follow_the_tags_code() -> None:
     general, gpu = dev_groups()
     assert general.name == "general" and gpu.name == "gpu-small"
     # Allocatable as nodeadm leaves it (components/allocatable.py): m6i.2xlarge 8000m - 90m,
-    # 32768 MiB - 2458 (7.5%) - 893 (11 x 58 pods + 255) - 100 (eviction); g4dn.xlarge 4000m - 80m,
-    # 16384 MiB - 1229 - 574 (11 x 29 + 255) - 100.
+    # 32768 MiB - 2458 (7.5%) - 893 (11 x 58 pods + 255) - 100 (eviction); the GPU pool's least,
+    # g5/g6.xlarge: 4000m - 80m, 16384 MiB - 1229 - 893 - 100.
     assert general.capacity["cpu"] == Fraction(7910, 1000) and general.capacity["memory"] == 29317 * 2**20
-    assert gpu.capacity["cpu"] == Fraction(3920, 1000) and gpu.capacity["memory"] == 14481 * 2**20
+    assert gpu.capacity["cpu"] == Fraction(3920, 1000) and gpu.capacity["memory"] == 14162 * 2**20
     assert gpu.capacity["nvidia.com/gpu"] == 1
     assert gpu.taints == (GPU_TAINT,) and gpu.labels["nvidia.com/gpu"] == "true"
     assert gpu.labels["kubernetes.io/arch"] == "amd64" and gpu.labels["topology.kubernetes.io/region"] == "us-east-1"
@@ -510,7 +510,7 @@ def test_the_real_device_plugin_daemonset_is_counted_on_gpu_groups_only() -> Non
     assert rooms["general"].daemonsets == ()
     assert rooms["gpu-small"].daemonsets == ("nvidia-device-plugin",)
     assert rooms["gpu-small"].of("cpu") == parse_quantity("3920m") - parse_quantity(REQUESTS["cpu"])
-    assert rooms["gpu-small"].of("memory") == parse_quantity("14481Mi") - parse_quantity(REQUESTS["memory"])
+    assert rooms["gpu-small"].of("memory") == parse_quantity("14162Mi") - parse_quantity(REQUESTS["memory"])
 
 
 # --- the command line ------------------------------------------------------------------------------
