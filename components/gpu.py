@@ -20,9 +20,9 @@ DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
 # EC2's GPU model names (GpuInfo.Gpus[].Name) -> the Cluster Autoscaler AWS provider's GPU types:
 # `availableGPUTypes` in cluster-autoscaler/cloudprovider/aws/aws_cloud_provider.go at tag
 # cluster-autoscaler-1.36.1 (commit 35e8a280). CA reads the type from the
-# `k8s.amazonaws.com/accelerator` label; per-type resource limits (--gpu-total) and metrics only
-# count types in that list. Its other entries, nvidia-tesla-p100 and nvidia-tesla-k80, have no
-# current EC2 instance type (P100 never was on EC2; K80 was p2, retired).
+# `k8s.amazonaws.com/accelerator` label; its GPU metrics report any value outside that list as
+# `not-listed` (utils/gpu/gpu.go, `validateGpuType`). Its `nvidia-tesla-p100` matches no EC2 GPU;
+# K80 (p2) is retired but kept so the table covers the whole list.
 CA_GPU_TYPES: dict[str, str] = {
     "T4": "nvidia-tesla-t4",
     "V100": "nvidia-tesla-v100",
