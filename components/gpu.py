@@ -98,6 +98,21 @@ def check_time_slicing_replicas(replicas: object, *, gpu_pool: bool, gpus_per_no
     return replicas
 
 
+def check_gpu_utilization_threshold(value: object, *, gpu_pool: bool) -> float:
+    """A GPU pool's `scaledowngpuutilizationthreshold`, 0 to 1.
+
+    On a node with the GPU label the autoscaler ignores CPU and memory and calls the node a
+    scale-down candidate when its pods' `nvidia.com/gpu` requests over allocatable are at or below
+    this (cluster-autoscaler 1.36.1 simulator/utilization/info.go `Calculate`,
+    core/scaledown/eligibility/eligibility.go; default 0.5). 0: only nodes without GPU pods.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"GPU utilization threshold must be a number from 0 to 1, got {value!r}")
+    if not gpu_pool:
+        raise ValueError("a GPU utilization threshold applies to GPU pools only")
+    return float(value)
+
+
 def time_slicing_config_name(replicas: int) -> str:
     """The device-plugin config a pool's nodes select through `nvidia.com/device-plugin.config`, "" for none.
 

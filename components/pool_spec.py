@@ -11,6 +11,7 @@ from .gpu import (
     DEVICE_PLUGIN_CONFIG_LABEL,
     GPU_MEMORY_LABEL,
     ca_gpu_type,
+    check_gpu_utilization_threshold,
     check_time_slicing_replicas,
     gpu_memory_label_value,
     gpu_models,
@@ -65,6 +66,8 @@ class NodePoolSpec:
     memory_overhead_percent: float = DEFAULT_MEMORY_OVERHEAD_PERCENT
     # kubelet maxPods; 0 = nodeadm's ENI rule. When set, nodeadm must get it as maxPodsExpression.
     max_pods: int = 0
+    # The autoscaler's per-group `scaledowngpuutilizationthreshold` (None: its default, 0.5).
+    scale_down_gpu_utilization_threshold: float | None = None
 
     def all_taints(self) -> tuple[Taint, ...]:
         if not self.gpu:
@@ -111,9 +114,14 @@ def build_node_template(spec: NodePoolSpec, shapes: Sequence[InstanceShape]) -> 
             labels[DEVICE_PLUGIN_CONFIG_LABEL] = time_slicing_config_name(replicas)
         capacity[GPU_RESOURCE] = str(first.gpu_count * replicas)
     labels.update(spec.labels)
+    options: dict[str, str] = {}
+    if spec.scale_down_gpu_utilization_threshold is not None:
+        threshold = check_gpu_utilization_threshold(spec.scale_down_gpu_utilization_threshold, gpu_pool=spec.gpu)
+        options["scaledowngpuutilizationthreshold"] = f"{threshold:g}"  # CA parses it with strconv.ParseFloat
     return NodeTemplate(
         labels=labels,
         taints=spec.all_taints(),
         capacity=capacity,
         scale_down_unneeded_time=spec.scale_down_unneeded_time,
+        extra_autoscaling_options=options,
     )

@@ -138,3 +138,17 @@ def test_a_mixed_pool_promises_the_least_of_its_types() -> None:
     pool = NodePoolSpec(name="gpu", instance_types=("g4dn.xlarge", "g5.xlarge"), gpu=True, root_volume_gib=100)
     capacity = build_node_template(pool, [shape("g4dn.xlarge"), shape("g5.xlarge")]).capacity
     assert (capacity["memory"], capacity["pods"]) == ("14162Mi", "29")
+
+
+def test_the_program_reads_the_default_network_card_from_ec2() -> None:
+    # Under mocks, aws.ec2.get_instance_type answers p4d.24xlarge with 60 ENIs over 4 cards of 15
+    # (tests/harness.py); the program must count the default card's 15, like nodeadm.
+    from tests.addon_helpers import dev_run
+
+    run = dev_run(gpuPools=[{"name": "gpu-a100", "instanceTypes": ["p4d.24xlarge"]}])
+    capacity = run.outputs["nodeGroups"]["gpu-a100"]["template"]["capacity"]
+    assert (capacity["cpu"], capacity["memory"], capacity["pods"], capacity["nvidia.com/gpu"]) == (
+        "95690m", "1082712Mi", "737", "8")
+    labels = run.outputs["nodeGroups"]["gpu-a100"]["template"]["labels"]
+    assert labels["k8s.amazonaws.com/accelerator"] == "nvidia-tesla-a100"
+    assert labels["nvidia.com/gpu.memory"] == "40960"

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from components.gpu import CA_GPU_TYPES, ca_gpu_type, check_gpu_memory, gpu_memory_label_value
+from components.gpu import (
+    CA_GPU_TYPES,
+    ca_gpu_type,
+    check_gpu_memory,
+    check_gpu_utilization_threshold,
+    gpu_memory_label_value,
+)
 from components.instance_catalog import KNOWN_SHAPES
 from components.node_template import InstanceShape
 from components.pool_spec import NodePoolSpec, accelerator_label_value, build_node_template
@@ -78,3 +84,24 @@ def test_gpu_memory_label_is_the_smallest_per_gpu_memory_in_mib() -> None:
 def test_general_pools_get_no_gpu_labels() -> None:
     template = build_node_template(NodePoolSpec(name="general", instance_types=("m5.xlarge",)), [shape("m5.xlarge")])
     assert "nvidia.com/gpu.memory" not in template.labels and "k8s.amazonaws.com/accelerator" not in template.labels
+
+
+def test_gpu_utilization_threshold_becomes_the_autoscalers_per_group_option() -> None:
+    option = "k8s.io/cluster-autoscaler/node-template/autoscaling-options/scaledowngpuutilizationthreshold"
+    pool = NodePoolSpec(name="gpu", instance_types=("g5.12xlarge",), gpu=True, scale_down_gpu_utilization_threshold=0)
+    assert build_node_template(pool, [shape("g5.12xlarge")]).autoscaler_tags("ml")[option] == "0"
+    pool = NodePoolSpec(name="gpu", instance_types=("g5.12xlarge",), gpu=True, scale_down_gpu_utilization_threshold=0.25)
+    assert build_node_template(pool, [shape("g5.12xlarge")]).autoscaler_tags("ml")[option] == "0.25"
+    default = NodePoolSpec(name="gpu", instance_types=("g5.12xlarge",), gpu=True)
+    assert option not in build_node_template(default, [shape("g5.12xlarge")]).autoscaler_tags("ml")
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, True, "0.5"])
+def test_bad_gpu_utilization_thresholds_are_refused(bad: object) -> None:
+    with pytest.raises(ValueError, match="GPU utilization threshold must be a number from 0 to 1"):
+        check_gpu_utilization_threshold(bad, gpu_pool=True)
+
+
+def test_a_gpu_utilization_threshold_on_a_general_pool_is_refused() -> None:
+    with pytest.raises(ValueError, match="GPU pools only"):
+        check_gpu_utilization_threshold(0.5, gpu_pool=False)
