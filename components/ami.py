@@ -32,6 +32,8 @@ def ami_parameter_name(kubernetes_version: str, gpu: bool, architecture: str = "
     pkg/providers/amifamily/al2023.go), for example
     `/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/nvidia/amazon-eks-node-al2023-x86_64-nvidia-1.35-v20260714/image_id`.
     """
+    # Kubernetes says amd64 where the AMI paths say x86_64.
+    architecture = {"amd64": "x86_64"}.get(architecture, architecture)
     variant = "nvidia" if gpu else "standard"
     leaf = (f"amazon-eks-node-al2023-{architecture}-{variant}-{kubernetes_version}-{release_version}"
             if release_version else "recommended")

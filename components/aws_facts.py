@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import pulumi_aws as aws
 
+from . import instance_catalog as catalog
 from .errors import InvalidValueError
-from .instance_catalog import max_pods
 from .node_template import InstanceShape
 from .settings import ExistingVpcSettings, Settings
 
@@ -45,19 +45,15 @@ class AwsFacts:
 
 def instance_shape(instance_type: str) -> InstanceShape:
     result = aws.ec2.get_instance_type(instance_type=instance_type)
-    gpus = list(result.gpuses or [])
-    others = [*(a.name for a in result.inference_accelerators or []), *(d.name for d in result.neuron_devices or [])]
-    return InstanceShape(
-        instance_type=instance_type,
-        vcpus=result.default_vcpus,
-        memory_mib=result.memory_size,
-        gpu_count=sum(gpu.count for gpu in gpus),
-        gpu_model=gpus[0].name if gpus else "",
-        gpu_manufacturer=gpus[0].manufacturer if gpus else "",
-        max_pods=max_pods(result.default_vcpus, result.maximum_network_interfaces,
-                          result.maximum_ipv4_addresses_per_interface),
-        architecture="arm64" if "arm64" in (result.supported_architectures or []) else "x86_64",
-        other_accelerators=tuple(others),
+    return catalog.instance_shape(
+        instance_type, vcpus=result.default_vcpus, memory_mib=result.memory_size,
+        gpus=[catalog.Gpu(g.count, g.name, g.manufacturer, g.memory_size) for g in result.gpuses or []],
+        cards=[(card.index, card.maximum_interfaces) for card in result.network_cards or []],
+        default_card_index=result.default_network_card_index or 0, total_enis=result.maximum_network_interfaces,
+        ipv4_per_eni=result.maximum_ipv4_addresses_per_interface,
+        architectures=result.supported_architectures or [],
+        other_accelerators=[*(a.name for a in result.inference_accelerators or []),
+                            *(d.name for d in result.neuron_devices or [])],
     )
 
 

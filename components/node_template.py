@@ -90,7 +90,14 @@ class InstanceShape:
     gpu_model: str = ""
     gpu_manufacturer: str = ""
     max_pods: int = 110
-    architecture: str = "x86_64"
+    # Network facts nodeadm's max-pods rule reads (see `instance_catalog.max_pods`): the ENIs of the
+    # DEFAULT network card only, and the IPv4 addresses of one ENI. 0 = unknown.
+    default_card_enis: int = 0
+    ipv4_per_eni: int = 0
+    # Memory of ONE GPU in MiB, as EC2 reports it (GpuInfo.Gpus[].MemoryInfo.SizeInMiB). 0 = unknown.
+    gpu_memory_mib: int = 0
+    # Kubernetes' name for the CPU architecture (`kubernetes.io/arch`): amd64 or arm64.
+    architecture: str = "amd64"
     other_accelerators: tuple[str, ...] = ()  # non-GPU accelerators (Inferentia, Trainium)
 
     def same_size_as(self, other: InstanceShape) -> bool:
@@ -127,9 +134,12 @@ class NodeTemplate:
         for taint in self.taints:
             # The effect is mandatory: CA ignores taint tags without ':<Effect>'.
             tags[f"{CA_TAINT_PREFIX}{taint.key}"] = f"{taint.value}:{taint.effect}"
+        # Every capacity entry, cpu, memory and pods included: CA's AWS provider builds a template
+        # node from the instance type (full vCPU and memory, 110 pods), lets these tags override
+        # each resource, then takes capacity as allocatable (aws_manager.go, buildNodeFromTemplate,
+        # cluster-autoscaler-1.36.1). The template carries allocatable values, so CA simulates the
+        # node kubelet will really report.
         for name, quantity in self.capacity.items():
-            if name in ("cpu", "memory", "pods"):
-                continue  # CA reads these from the instance type itself.
             tags[f"{CA_RESOURCE_PREFIX}{name}"] = quantity
         options = dict(self.extra_autoscaling_options)
         if self.scale_down_unneeded_time:

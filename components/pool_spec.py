@@ -12,7 +12,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import validation
+from .allocatable import DEFAULT_MEMORY_OVERHEAD_PERCENT, pool_allocatable
 from .errors import InvalidValueError, within
+from .gpu import (
+    DEVICE_PLUGIN_CONFIG_LABEL,
+    GPU_MEMORY_LABEL,
+    ca_gpu_type,
+    check_gpu_utilization_threshold,
+    check_time_slicing_replicas,
+    gpu_memory_label_value,
+    gpu_models,
+    time_slicing_config_name,
+)
 from .node_template import (
     ACCELERATOR_LABEL,
     CA_LABEL_PREFIX,
@@ -104,6 +115,15 @@ class NodePoolSpec:
     # gp3 root volume performance; None keeps gp3's baseline (125 MiB/s, 3000 IOPS) at no cost.
     root_volume_throughput_mibps: int | None = BY_KIND
     root_volume_iops: int | None = None
+
+    # GPU time-slicing: each GPU is advertised as this many `nvidia.com/gpu` (1 = not shared).
+    time_slicing_replicas: int = 1
+    # Memory the OS does not report, in percent of the instance type's memory (allocatable.py).
+    memory_overhead_percent: float = DEFAULT_MEMORY_OVERHEAD_PERCENT
+    # kubelet maxPods; 0 = nodeadm's ENI rule. When set, nodeadm must get it as maxPodsExpression.
+    max_pods: int = 0
+    # The autoscaler's per-group `scaledowngpuutilizationthreshold` (None: its default, 0.5).
+    scale_down_gpu_utilization_threshold: float | None = None
 
     def __post_init__(self) -> None:
         gpu = validation.boolean("gpu", self.gpu)
@@ -300,31 +320,52 @@ def check_gp3_throughput(throughput_mibps: int, iops: int) -> None:
 
 
 def accelerator_label_value(shapes: Sequence[InstanceShape]) -> str:
-    """A label value naming the GPU models of a pool, e.g. `nvidia-t4` or `nvidia-a10g-l4-t4`."""
+    """`k8s.amazonaws.com/accelerator` of a pool.
+
+    One GPU model: the Cluster Autoscaler's own name for it where it has one (`nvidia-tesla-t4`,
+    `nvidia-a10g`, `nvidia-l4`, ...; see gpu.CA_GPU_TYPES), else `nvidia-<model>`. Several models:
+    a combined value such as `nvidia-a10g-l4`, which no per-type autoscaler limit matches.
+    """
+    models = gpu_models(shapes)
+    if len(models) == 1 and ca_gpu_type(models[0]):
+        return ca_gpu_type(models[0])
     vendors = sorted({(s.gpu_manufacturer or "nvidia").lower() for s in shapes if s.gpu_count})
-    models = sorted({s.gpu_model.lower() for s in shapes if s.gpu_count and s.gpu_model})
-    value = "-".join(vendors[:1] + models) or "gpu"
+    value = "-".join(vendors[:1] + sorted(m.lower() for m in models)) or "gpu"
     return re.sub(r"[^a-z0-9.-]", "-", value)[:63].strip("-.")
 
 
 def build_node_template(spec: NodePoolSpec, shapes: Sequence[InstanceShape]) -> NodeTemplate:
-    """The node template of a pool. `shapes` follow `spec.instance_types`; CA sizes from the first."""
+    """The node template of a pool. `shapes` follow `spec.instance_types`; CA sizes from the first.
+
+    Capacity holds what kubelet will report as ALLOCATABLE (allocatable.py), because the
+    autoscaler takes the template's capacity as allocatable: the least over the pool's types, so
+    every node the group launches has at least what the template promises.
+    """
     first = shapes[0]
     labels: dict[str, str] = {POOL_LABEL: spec.name, LIFECYCLE_LABEL: SPOT_LIFECYCLE}
-    capacity = {
-        "cpu": str(first.vcpus),
-        "memory": f"{first.memory_mib}Mi",
-        "pods": str(first.max_pods),
-        "ephemeral-storage": f"{spec.root_volume_gib}Gi",
-    }
+    allocatable = pool_allocatable(shapes, spec.root_volume_gib, memory_overhead_percent=spec.memory_overhead_percent,
+                                   max_pods=spec.max_pods)
+    capacity = allocatable.quantities()
+    replicas = check_time_slicing_replicas(spec.time_slicing_replicas, gpu_pool=spec.gpu,
+                                           gpus_per_node=first.gpu_count, max_pods=allocatable.pods)
     if spec.gpu:
         labels[GPU_LABEL] = "true"
         labels[ACCELERATOR_LABEL] = spec.accelerator or accelerator_label_value(shapes)
-        capacity[GPU_RESOURCE] = str(first.gpu_count)
+        gpu_memory = gpu_memory_label_value(shapes)
+        if gpu_memory:
+            labels[GPU_MEMORY_LABEL] = gpu_memory
+        if replicas > 1:
+            labels[DEVICE_PLUGIN_CONFIG_LABEL] = time_slicing_config_name(replicas)
+        capacity[GPU_RESOURCE] = str(first.gpu_count * replicas)
     labels.update(spec.labels)
+    options: dict[str, str] = {}
+    if spec.scale_down_gpu_utilization_threshold is not None:
+        threshold = check_gpu_utilization_threshold(spec.scale_down_gpu_utilization_threshold, gpu_pool=spec.gpu)
+        options["scaledowngpuutilizationthreshold"] = f"{threshold:g}"  # CA parses it with strconv.ParseFloat
     return NodeTemplate(
         labels=labels,
         taints=spec.all_taints(),
         capacity=capacity,
         scale_down_unneeded_time=spec.scale_down_unneeded_time,
+        extra_autoscaling_options=options,
     )

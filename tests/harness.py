@@ -63,6 +63,11 @@ def instance_type_result(instance_type: str) -> dict[str, Any]:
         "gpuses": gpus,
         "maximumNetworkInterfaces": shape.enis,
         "maximumIpv4AddressesPerInterface": shape.ipv4_per_eni,
+        # nodeadm counts the default card's ENIs only; multi-card types list the other cards too.
+        "defaultNetworkCardIndex": 0,
+        "networkCards": [{"index": i, "maximumInterfaces": shape.default_card_enis, "baselineBandwidth": 10.0,
+                          "peakBandwidth": 25.0, "performance": "Up to 25 Gigabit"}
+                         for i in range(shape.network_cards)],
         "supportedArchitectures": ["arm64" if shape.arch == "arm64" else "x86_64"],
         "inferenceAccelerators": [],
         "neuronDevices": [{"count": 1, "name": shape.neuron_device, "coreCount": 2, "coreVersion": 2,

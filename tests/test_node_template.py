@@ -16,21 +16,26 @@ def test_taint_tags_always_carry_the_effect() -> None:
     assert tags["k8s.io/cluster-autoscaler/node-template/taint/spot"] == ":PreferNoSchedule"
 
 
-def test_cpu_memory_and_pods_come_from_the_instance_type_not_tags() -> None:
-    template = NodeTemplate(labels={}, taints=(), capacity={"cpu": "4", "memory": "16384Mi", "pods": "29",
-                                                           "nvidia.com/gpu": "1", "ephemeral-storage": "100Gi"})
-    resource_tags = {k for k in template.autoscaler_tags("ml") if "/resources/" in k}
-    assert resource_tags == {"k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu",
-                             "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage"}
+def test_every_capacity_entry_becomes_a_resource_tag_cpu_memory_and_pods_included() -> None:
+    # CA's AWS provider overrides the instance type's vCPU, memory and its 110 pods with these tags.
+    template = NodeTemplate(labels={}, taints=(), capacity={"cpu": "3920m", "memory": "14481Mi", "pods": "29",
+                                                           "nvidia.com/gpu": "1", "ephemeral-storage": "90928Mi"})
+    resource_tags = {k: v for k, v in template.autoscaler_tags("ml").items() if "/resources/" in k}
+    prefix = "k8s.io/cluster-autoscaler/node-template/resources/"
+    assert resource_tags == {f"{prefix}cpu": "3920m", f"{prefix}memory": "14481Mi", f"{prefix}pods": "29",
+                             f"{prefix}nvidia.com/gpu": "1", f"{prefix}ephemeral-storage": "90928Mi"}
 
 
-def test_gpu_pool_template_uses_the_first_type_and_the_gpu_taint() -> None:
+def test_gpu_pool_template_is_the_least_of_its_types_with_the_gpu_taint() -> None:
     pool = NodePoolSpec(name="gpu", instance_types=("g5.xlarge", "g4dn.xlarge"), gpu=True, root_volume_gib=80,
                         taints=(Taint("team", "a", "NoSchedule"),), scale_down_unneeded_time="10m")
     template = build_node_template(pool, [A10G, T4])
     assert template.taints == (GPU_TAINT, Taint("team", "a", "NoSchedule"))
-    assert template.capacity == {"cpu": "4", "memory": "16384Mi", "pods": "58", "ephemeral-storage": "80Gi",
-                                 "nvidia.com/gpu": "1"}
+    # Memory of g5.xlarge (58 pods: 16384 - 1229 (7.5%) - 893 (11 x 58 + 255) - 100 MiB), pods of
+    # g4dn.xlarge (29): each the least of the two types. 4000m - 80m; 80 GiB = 81920 MiB - 210
+    # overhead = 81710, - 1024 reserved - 8171 (10%) = 72515 MiB.
+    assert template.capacity == {"cpu": "3920m", "memory": "14162Mi", "pods": "29",
+                                 "ephemeral-storage": "72515Mi", "nvidia.com/gpu": "1"}
     assert template.labels["k8s.amazonaws.com/accelerator"] == "nvidia-a10g-t4"
     assert template.autoscaler_tags("ml")[
         "k8s.io/cluster-autoscaler/node-template/autoscaling-options/scaledownunneededtime"] == "10m"
@@ -46,6 +51,6 @@ def test_general_pool_template_has_no_gpu_facts() -> None:
 
 
 def test_accelerator_label_is_a_valid_label_value() -> None:
-    assert accelerator_label_value([T4]) == "nvidia-t4"
+    assert accelerator_label_value([T4]) == "nvidia-tesla-t4"  # the autoscaler's own name
     odd = InstanceShape("x.large", 4, 16384, 1, "H100 SXM/80GB", "NVIDIA")
     assert accelerator_label_value([odd]) == "nvidia-h100-sxm-80gb"

@@ -95,7 +95,13 @@ def test_autoscaler_tags_say_what_kubelet_registers(run: ProgramRun) -> None:
 def test_gpu_pool_specific_tags(run: ProgramRun) -> None:
     small = asg_tags(gpu_groups(run, "gpu-small")[0])
     assert small[f"{CA}/node-template/resources/nvidia.com/gpu"][0] == "1"
-    assert small[f"{CA}/node-template/resources/ephemeral-storage"][0] == "100Gi"
+    # Allocatable, not the volume: 102400 MiB - 231 MiB filesystem overhead = 102169 MiB, less
+    # kubeReserved 1024 MiB and the 10% nodefs eviction threshold (10217 MiB).
+    assert small[f"{CA}/node-template/resources/ephemeral-storage"][0] == "90928Mi"
+    assert small[f"{CA}/node-template/resources/cpu"][0] == "3920m"
+    # The least of g4dn.xlarge (14481Mi, 29 pods) and g5/g6.xlarge (14162Mi, 58 pods).
+    assert small[f"{CA}/node-template/resources/memory"][0] == "14162Mi"
+    assert small[f"{CA}/node-template/resources/pods"][0] == "29"
     assert small[f"{CA}/node-template/autoscaling-options/scaledownunneededtime"][0] == "10m"
     assert small[f"{CA}/node-template/label/k8s.amazonaws.com/accelerator"][0] == "nvidia-a10g-l4-t4"
     quad = asg_tags(gpu_groups(run, "gpu-quad")[0])
@@ -173,9 +179,10 @@ def test_stack_output_describes_each_group(run: ProgramRun) -> None:
     assert groups["gpu-small"]["instanceTypes"] == ["g4dn.xlarge", "g5.xlarge", "g6.xlarge"]
     assert groups["gpu-small"]["template"] == {
         "labels": {"node-pool": "gpu-small", "lifecycle": "Ec2Spot", "nvidia.com/gpu": "true",
-                   "k8s.amazonaws.com/accelerator": "nvidia-a10g-l4-t4"},
+                   "k8s.amazonaws.com/accelerator": "nvidia-a10g-l4-t4", "nvidia.com/gpu.memory": "16384"},
         "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
-        "capacity": {"cpu": "4", "memory": "16384Mi", "pods": "29", "ephemeral-storage": "100Gi",
+        # The least allocatable of the three types (tests/test_allocatable.py shows the arithmetic).
+        "capacity": {"cpu": "3920m", "memory": "14162Mi", "pods": "29", "ephemeral-storage": "90928Mi",
                      "nvidia.com/gpu": "1"},
     }
     assert groups["general"]["asgNames"] == ["ml-general"]

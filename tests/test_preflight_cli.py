@@ -82,8 +82,8 @@ def test_the_real_device_plugin_daemonset_is_counted_on_gpu_groups_only() -> Non
     rooms = {g.name: preflight.allocatable(g, preflight.daemonset_pod_specs(manifests)) for g in groups}
     assert rooms["general"].daemonsets == ()
     assert rooms["gpu-small"].daemonsets == ("nvidia-device-plugin",)
-    assert rooms["gpu-small"].of("cpu") == 4 - parse_quantity(REQUESTS["cpu"])
-    assert rooms["gpu-small"].of("memory") == 16 * 2**30 - parse_quantity(REQUESTS["memory"])
+    assert rooms["gpu-small"].of("cpu") == parse_quantity("3920m") - parse_quantity(REQUESTS["cpu"])
+    assert rooms["gpu-small"].of("memory") == parse_quantity("14162Mi") - parse_quantity(REQUESTS["memory"])
 
 
 def test_cli_exits_0_when_every_workload_scales_a_group() -> None:

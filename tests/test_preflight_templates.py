@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import types
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,12 @@ from tests.preflight_helpers import (
 def test_templates_from_the_dev_config_follow_the_tags_code() -> None:
     general, gpu = dev_groups()
     assert general.name == "general" and gpu.name == "gpu-small"
-    assert general.capacity["cpu"] == 8 and general.capacity["memory"] == 32 * 2**30
-    assert gpu.capacity["cpu"] == 4 and gpu.capacity["memory"] == 16 * 2**30 and gpu.capacity["nvidia.com/gpu"] == 1
+    # Allocatable as nodeadm leaves it (components/allocatable.py): m6i.2xlarge 8000m - 90m,
+    # 32768 MiB - 2458 (7.5%) - 893 (11 x 58 pods + 255) - 100 (eviction); the GPU pool's least,
+    # g5/g6.xlarge: 4000m - 80m, 16384 MiB - 1229 - 893 - 100.
+    assert general.capacity["cpu"] == Fraction(7910, 1000) and general.capacity["memory"] == 29317 * 2**20
+    assert gpu.capacity["cpu"] == Fraction(3920, 1000) and gpu.capacity["memory"] == 14162 * 2**20
+    assert gpu.capacity["nvidia.com/gpu"] == 1
     assert gpu.taints == (GPU_TAINT,) and gpu.labels["nvidia.com/gpu"] == "true"
     assert gpu.labels["kubernetes.io/arch"] == "amd64" and gpu.labels["topology.kubernetes.io/region"] == "us-east-1"
     assert gpu.labels["node.kubernetes.io/instance-type"] == "g4dn.xlarge"

@@ -7,7 +7,8 @@ import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..instance_catalog import KNOWN_SHAPES, max_pods
+from .. import instance_catalog as catalog
+from ..instance_catalog import KNOWN_SHAPES
 from ..node_template import InstanceShape
 from .errors import PreflightError
 
@@ -58,15 +59,17 @@ def aws_shapes(instance_types: Iterable[str], region: str) -> ShapeLookup:
         vcpus = item["VCpuInfo"]["DefaultVCpus"]
         gpus = item.get("GpuInfo", {}).get("Gpus", [])
         network = item["NetworkInfo"]
-        shapes[name] = InstanceShape(
-            instance_type=name, vcpus=vcpus, memory_mib=item["MemoryInfo"]["SizeInMiB"],
-            gpu_count=sum(g.get("Count", 0) for g in gpus),
-            gpu_model=gpus[0].get("Name", "") if gpus else "",
-            gpu_manufacturer=gpus[0].get("Manufacturer", "") if gpus else "",
-            max_pods=max_pods(vcpus, network["MaximumNetworkInterfaces"], network["Ipv4AddressesPerInterface"]),
+        shapes[name] = shape = catalog.instance_shape(
+            name, vcpus=vcpus, memory_mib=item["MemoryInfo"]["SizeInMiB"],
+            gpus=[catalog.Gpu(g.get("Count", 0), g.get("Name", ""), g.get("Manufacturer", ""),
+                              g.get("MemoryInfo", {}).get("SizeInMiB", 0)) for g in gpus],
+            cards=[(c["NetworkCardIndex"], c["MaximumNetworkInterfaces"]) for c in network.get("NetworkCards", [])],
+            default_card_index=network.get("DefaultNetworkCardIndex", 0),
+            total_enis=network["MaximumNetworkInterfaces"], ipv4_per_eni=network["Ipv4AddressesPerInterface"],
+            architectures=item.get("ProcessorInfo", {}).get("SupportedArchitectures", ["x86_64"]),
+            other_accelerators=[a.get("Name", "") for a in item.get("NeuronInfo", {}).get("NeuronDevices", [])],
         )
-        supported = item.get("ProcessorInfo", {}).get("SupportedArchitectures", ["x86_64"])
-        archs[name] = "arm64" if "arm64" in supported else "amd64"
+        archs[name] = shape.architecture
     missing = [t for t in types if t not in shapes]
     if missing:
         raise PreflightError(f"EC2 does not describe instance type(s) {', '.join(missing)} in {region}")

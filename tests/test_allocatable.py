@@ -1,0 +1,154 @@
+"""The template's allocatable equals what nodeadm makes kubelet report, computed by hand from its source.
+
+nodeadm (awslabs/amazon-eks-ami v20260724, nodeadm/internal/kubelet/config.go and eni_max_pods.go):
+  maxPods         = ENIs of the default network card x (IPv4 per ENI - 1) + 2
+  kubeReserved    cpu: 6% of core 1 + 1% of core 2 + 0.5% of cores 3-4 + 0.25% of the rest
+                  memory: 11 MiB x maxPods + 255 MiB; ephemeral-storage 1Gi
+  evictionHard    memory.available 100Mi, nodefs.available 10%
+and the project's estimate of memory the OS does not report: 7.5% of nominal, rounded up.
+Karpenter's generated instance-type reference (same rules) lists the same three figures for each
+type below (aws/karpenter-provider-aws website/content/en/docs/reference/instance-types.md).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components.allocatable import (
+    check_max_pods,
+    check_memory_overhead_percent,
+    kube_reserved_cpu_millicores,
+    max_pods_expression,
+    node_allocatable,
+)
+from components.instance_catalog import KNOWN_SHAPES, default_card_enis, max_pods
+from components.node_template import InstanceShape
+from components.pool_spec import NodePoolSpec, build_node_template
+
+
+def shape(instance_type: str) -> InstanceShape:
+    return KNOWN_SHAPES[instance_type].instance_shape(instance_type)
+
+
+def test_g4dn_xlarge() -> None:
+    pods = 3 * (10 - 1) + 2  # 3 ENIs of 10 IPv4 addresses
+    cpu = 4000 - (60 + 10 + 2 * 1000 * 50 // 10000)  # 80m reserved
+    memory = 16384 - 1229 - (11 * pods + 255) - 100  # 1229 = ceil(16384 x 7.5%)
+    assert (pods, cpu, memory) == (29, 3920, 14481)
+    allocatable = node_allocatable(shape("g4dn.xlarge"), 100).quantities()
+    assert (allocatable["cpu"], allocatable["memory"], allocatable["pods"]) == ("3920m", "14481Mi", "29")
+
+
+def test_g5_12xlarge() -> None:
+    pods = 15 * (50 - 1) + 2  # 15 ENIs of 50 IPv4 addresses; no 250 cap on AL2023
+    cpu = 48000 - (60 + 10 + 10 + 44 * 1000 * 25 // 10000)  # 60 + 10 + 10 + 110 = 190m reserved
+    memory = 196608 - 14746 - (11 * pods + 255) - 100  # 14746 = ceil(196608 x 7.5%); 8362 reserved
+    assert (pods, cpu, memory) == (737, 47810, 173400)
+    allocatable = node_allocatable(shape("g5.12xlarge"), 100).quantities()
+    assert (allocatable["cpu"], allocatable["memory"], allocatable["pods"]) == ("47810m", "173400Mi", "737")
+
+
+def test_p4d_24xlarge_counts_the_default_network_card_only() -> None:
+    # 4 network cards of 15 ENIs (60 in all); nodeadm reads the default card's 15.
+    pods = 15 * (50 - 1) + 2
+    cpu = 96000 - (60 + 10 + 10 + 92 * 1000 * 25 // 10000)  # 310m reserved
+    memory = 1179648 - 88474 - (11 * pods + 255) - 100  # 1152 GiB; 88474 = ceil(1179648 x 7.5%)
+    assert (pods, cpu, memory) == (737, 95690, 1082712)
+    p4d = shape("p4d.24xlarge")
+    assert (p4d.vcpus, p4d.memory_mib, p4d.gpu_count, p4d.gpu_memory_mib) == (96, 1152 * 1024, 8, 40960)
+    assert KNOWN_SHAPES["p4d.24xlarge"].enis == 60 and p4d.default_card_enis == 15
+    allocatable = node_allocatable(p4d, 100).quantities()
+    assert (allocatable["cpu"], allocatable["memory"], allocatable["pods"]) == ("95690m", "1082712Mi", "737")
+
+
+@pytest.mark.parametrize(("instance_type", "cpu", "memory", "pods"), [
+    ("g4dn.xlarge", "3920m", "14481Mi", "29"),
+    ("g5.12xlarge", "47810m", "173400Mi", "737"),
+    ("p4d.24xlarge", "95690m", "1082712Mi", "737"),
+])
+def test_the_gpu_pool_template_and_its_tags_carry_these_figures(instance_type: str, cpu: str, memory: str,
+                                                                pods: str) -> None:
+    pool = NodePoolSpec(name="gpu", instance_types=(instance_type,), gpu=True, root_volume_gib=100)
+    template = build_node_template(pool, [shape(instance_type)])
+    assert (template.capacity["cpu"], template.capacity["memory"], template.capacity["pods"]) == (cpu, memory, pods)
+    tags = template.autoscaler_tags("ml")
+    prefix = "k8s.io/cluster-autoscaler/node-template/resources/"
+    assert (tags[f"{prefix}cpu"], tags[f"{prefix}memory"], tags[f"{prefix}pods"]) == (cpu, memory, pods)
+    assert tags[f"{prefix}ephemeral-storage"] == template.capacity["ephemeral-storage"]
+
+
+def test_cpu_reservation_ranges() -> None:
+    assert [kube_reserved_cpu_millicores(n) for n in (1, 2, 4, 8, 16, 96)] == [60, 70, 80, 90, 110, 310]
+
+
+def test_ephemeral_storage_is_the_filesystem_less_reservation_and_eviction_threshold() -> None:
+    # 100 GiB = 102400 MiB; filesystem overhead 128 + ceil(102.4) = 231 MiB -> 102169 MiB;
+    # less kubeReserved 1024 MiB and nodefs.available 10% (ceil 10216.9 = 10217 MiB).
+    assert node_allocatable(shape("g4dn.xlarge"), 100).ephemeral_storage_mib == 102169 - 1024 - 10217
+    # 20 GiB: 20480 - (128 + 21) = 20331 MiB; - 1024 - 2034 (ceil 2033.1) = 17273 MiB.
+    assert node_allocatable(shape("g4dn.xlarge"), 20).quantities()["ephemeral-storage"] == "17273Mi"
+
+
+def test_memory_overhead_is_overridable() -> None:
+    # 16384 - ceil(16384 x 5%) = 15564; less 574 and 100.
+    assert node_allocatable(shape("g4dn.xlarge"), 100, memory_overhead_percent=5).memory_mib == 15564 - 574 - 100
+    assert node_allocatable(shape("g4dn.xlarge"), 100, memory_overhead_percent=0).memory_mib == 16384 - 574 - 100
+
+
+def test_max_pods_override_moves_the_memory_reservation_with_it() -> None:
+    # nodeadm sizes kubeReserved memory from maxPodsExpression's result: 11 x 110 + 255 = 1465 MiB.
+    allocatable = node_allocatable(shape("g5.12xlarge"), 100, max_pods=110)
+    assert allocatable.pods == 110
+    assert allocatable.memory_mib == 196608 - 14746 - 1465 - 100
+    assert max_pods_expression(110) == "110"
+    pool = NodePoolSpec(name="gpu", instance_types=("g5.12xlarge",), gpu=True, max_pods=110)
+    assert build_node_template(pool, [shape("g5.12xlarge")]).capacity["pods"] == "110"
+
+
+def test_max_pods_rule_has_no_cap_and_reads_the_default_card() -> None:
+    assert max_pods(3, 10) == 29
+    assert max_pods(15, 50) == 737
+    assert default_card_enis([(0, 15), (1, 15), (2, 15), (3, 15)], 0, 60) == 15
+    assert default_card_enis([(0, 2), (1, 4)], 1, 6) == 4
+    assert default_card_enis([], 0, 4) == 4
+    with pytest.raises(ValueError, match="cannot compute max pods"):
+        max_pods(0, 10)
+
+
+@pytest.mark.parametrize("bad", [-1, 2**31, True, 1.5, "110"])
+def test_bad_max_pods_are_refused(bad: object) -> None:
+    with pytest.raises(ValueError, match="max pods must be a whole number from 1 to 2147483647"):
+        check_max_pods(bad)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 50.5, True, "7.5", None])
+def test_bad_memory_overhead_is_refused(bad: object) -> None:
+    with pytest.raises(ValueError, match="memory overhead must be a number of percent from 0 to 50"):
+        check_memory_overhead_percent(bad)
+
+
+def test_a_node_with_nothing_left_is_refused() -> None:
+    tiny = InstanceShape("t.tiny", 1, 512, default_card_enis=2, ipv4_per_eni=2)
+    with pytest.raises(ValueError, match="leaves nothing allocatable"):
+        node_allocatable(tiny, 20, max_pods=100)
+
+
+def test_a_mixed_pool_promises_the_least_of_its_types() -> None:
+    # Same vCPU and memory, different ENIs: g4dn.xlarge 29 pods / 14481Mi, g5.xlarge 58 pods / 14162Mi.
+    pool = NodePoolSpec(name="gpu", instance_types=("g4dn.xlarge", "g5.xlarge"), gpu=True, root_volume_gib=100)
+    capacity = build_node_template(pool, [shape("g4dn.xlarge"), shape("g5.xlarge")]).capacity
+    assert (capacity["memory"], capacity["pods"]) == ("14162Mi", "29")
+
+
+def test_the_program_reads_the_default_network_card_from_ec2() -> None:
+    # Under mocks, aws.ec2.get_instance_type answers p4d.24xlarge with 60 ENIs over 4 cards of 15
+    # (tests/harness.py); the program must count the default card's 15, like nodeadm.
+    from tests.addon_helpers import dev_run
+
+    run = dev_run(gpuPools=[{"name": "gpu-a100", "instanceTypes": ["p4d.24xlarge"]}])
+    capacity = run.outputs["nodeGroups"]["gpu-a100"]["template"]["capacity"]
+    assert (capacity["cpu"], capacity["memory"], capacity["pods"], capacity["nvidia.com/gpu"]) == (
+        "95690m", "1082712Mi", "737", "8")
+    labels = run.outputs["nodeGroups"]["gpu-a100"]["template"]["labels"]
+    assert labels["k8s.amazonaws.com/accelerator"] == "nvidia-tesla-a100"
+    assert labels["nvidia.com/gpu.memory"] == "40960"
