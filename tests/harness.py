@@ -304,3 +304,17 @@ def run_program(
         raise AssertionError("the program was expected to fail but succeeded")
     return run
 
+
+
+def assert_refused(run: ProgramRun, key: str, allowed: str) -> None:
+    """The run stopped with one line naming the stack `key` and what is allowed
+    (`config key '<key>': got ...; ...<allowed>...`), before any resource was registered."""
+    from config import ConfigError
+
+    assert isinstance(run.error, ConfigError), run.error
+    assert run.error.key == key
+    message = str(run.error)
+    assert message.startswith(f"config key '{key}': got "), message
+    assert allowed in message, message
+    assert "\n" not in message
+    assert run.resources == []

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from config import ConfigError
-from tests.harness import ZONES, run_program
+from tests.harness import ZONES, assert_refused, run_program
 
 DIGEST = "sha256:" + "0" * 64
 GPU = {"name": "gpu", "instanceTypes": ["g5.xlarge"]}
@@ -95,14 +95,7 @@ REFUSED = [
 
 @pytest.mark.parametrize(("config", "key", "allowed"), REFUSED)
 def test_refused_before_any_resource_with_one_line_naming_the_key(config: dict[str, Any], key: str, allowed: str) -> None:
-    run = run_program(config, expect_error=True)
-    assert isinstance(run.error, ConfigError), run.error
-    assert run.error.key == key
-    message = str(run.error)
-    assert message.startswith(f"config key '{key}': got ")
-    assert allowed in message
-    assert "\n" not in message
-    assert run.resources == []
+    assert_refused(run_program(config, expect_error=True), key, allowed)
 
 
 AWS_REFUSED = [
@@ -124,11 +117,7 @@ AWS_REFUSED = [
 @pytest.mark.parametrize(("config", "aws", "key", "allowed"), AWS_REFUSED)
 def test_refused_against_aws_facts_before_any_resource(config: dict[str, Any], aws: dict[str, Any], key: str,
                                                        allowed: str) -> None:
-    run = run_program(config, expect_error=True, **aws)
-    assert isinstance(run.error, ConfigError), run.error
-    assert run.error.key == key
-    assert allowed in str(run.error)
-    assert run.resources == []
+    assert_refused(run_program(config, expect_error=True, **aws), key, allowed)
 
 
 def test_graviton_pools_get_the_arm64_ami() -> None:
