@@ -80,6 +80,8 @@ def family_group(instance_type: str) -> str | None:
     if not match:
         return None
     letters, generation = match.groups()
+    if letters == "mac":  # Mac instances run on Dedicated Hosts only, counted by host, not vCPU
+        return None
     if letters in OWN_GROUPS:
         return letters
     if letters.startswith("vt") or letters.startswith("g"):  # g4dn, g5g, gr6: G and VT
