@@ -214,3 +214,15 @@ def test_an_unreadable_quota_warns_and_still_deploys() -> None:
 
 def test_default_quotas_warn_nothing() -> None:
     assert quota_warnings_logged({})[0] == []
+
+
+def test_the_docs_list_every_quota_and_the_readme_says_preview_warns() -> None:
+    from components.quotas import QUOTAS
+
+    quotas_doc = (ROOT / "docs" / "quotas.md").read_text()
+    for by_group in QUOTAS.values():
+        for quota in by_group.values():
+            assert quota.code in quotas_doc, quota.code
+    readme = (ROOT / "README.md").read_text()
+    assert "(docs/quotas.md)" in readme
+    assert "request-service-quota-increase --service-code ec2 --quota-code L-3819A6DF" in readme
