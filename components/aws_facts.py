@@ -1,5 +1,5 @@
 """Facts read from AWS at preview time: zones with their IDs, what each zone offers, instance
-shapes, and an existing VPC's CIDRs and subnets. `read` gathers all the program needs; the checks
+shapes, an existing VPC's CIDRs and subnets, and the EC2 vCPU quotas the pools draw on. `read` gathers all the program needs; the checks
 against them are pure (`plan.py`)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pulumi_aws as aws
 
 from . import instance_catalog as catalog
+from . import quotas as ec2_quotas
 from .errors import InvalidValueError
 from .node_template import InstanceShape
 from .settings import ExistingVpcSettings, Settings
@@ -33,7 +34,8 @@ class Subnet:
 @dataclass(frozen=True)
 class AwsFacts:
     """`zones`: the region's standard zones; `offerings`: zone ID -> the pools' instance types it
-    offers; `vpc_cidrs`, `subnets`: of an existing VPC (empty for a new one)."""
+    offers; `vpc_cidrs`, `subnets`: of an existing VPC (empty for a new one); `quotas`: EC2 vCPU
+    quota code -> its value, None when it could not be read (`quota_read_errors` says why)."""
 
     region: str
     zones: tuple[Zone, ...]
@@ -41,6 +43,8 @@ class AwsFacts:
     offerings: Mapping[str, frozenset[str]]
     vpc_cidrs: tuple[str, ...] = ()
     subnets: Mapping[str, Subnet] = field(default_factory=dict)
+    quotas: Mapping[str, float | None] = field(default_factory=dict)
+    quota_read_errors: Mapping[str, str] = field(default_factory=dict)
 
 
 def instance_shape(instance_type: str) -> InstanceShape:
@@ -82,6 +86,21 @@ def offerings(instance_types: Sequence[str]) -> dict[str, frozenset[str]]:
     return {zone_id: frozenset(types) for zone_id, types in offered.items()}
 
 
+def service_quotas(quotas: Iterable[ec2_quotas.Quota]) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Each EC2 quota's current value (code -> vCPUs), and why a quota could not be read. A quota is
+    only advice at preview: a reader without `servicequotas:GetServiceQuota`, or a Region Service
+    Quotas does not answer in, gets a warning (`quotas.quota_warnings`), never a failed preview."""
+    values: dict[str, float | None] = {}
+    errors: dict[str, str] = {}
+    for quota in quotas:
+        try:
+            values[quota.code] = aws.servicequotas.get_service_quota(service_code="ec2", quota_code=quota.code).value
+        except Exception as error:  # noqa: BLE001 a failed invoke raises a plain Exception (pulumi.runtime.invoke)
+            values[quota.code] = None
+            errors[quota.code] = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+    return values, errors
+
+
 def read(settings: Settings) -> AwsFacts:
     """Everything `plan_cluster` checks. An instance type no zone of the region offers (unknown or
     unavailable) is refused here, naming the pool setting, before its shape is asked for."""
@@ -105,5 +124,7 @@ def read(settings: Settings) -> AwsFacts:
         for subnet_id in (*network.private_subnet_ids, *network.public_subnet_ids):
             found = aws.ec2.get_subnet(id=subnet_id)
             subnets[subnet_id] = Subnet(subnet_id, found.vpc_id, Zone(found.availability_zone, found.availability_zone_id))
+    quota_values, quota_errors = service_quotas(ec2_quotas.quotas_to_read(settings.pools))
     return AwsFacts(region=settings.region, zones=tuple(availability_zones()), shapes=instance_shapes(types),
-                    offerings=offered, vpc_cidrs=vpc_cidrs, subnets=subnets)
+                    offerings=offered, vpc_cidrs=vpc_cidrs, subnets=subnets, quotas=quota_values,
+                    quota_read_errors=quota_errors)

@@ -26,6 +26,7 @@ from .network import ExistingVpcArgs, Network, NewVpcArgs, PrivateSubnet
 from .node_role import NodeRole, NodeRoleArgs
 from .nodegroup import NodeGroup, NodeGroupArgs
 from .plan import ClusterPlan, plan_cluster
+from .quotas import pool_needs, quota_warnings
 from .settings import PROJECT_TAG, ExistingVpcSettings, Settings
 
 
@@ -60,6 +61,14 @@ def warn_if_api_open_to_the_world(settings: Settings) -> None:
             "endpointPublicAccess to false. See docs/security.md.")
 
 
+def quota_warning_lines(settings: Settings, facts: AwsFacts, plan: ClusterPlan) -> list[str]:
+    """The EC2 vCPU quota warnings of `quotas.quota_warnings` for these pools: a GPU pool's maximum
+    is per zone, times the zones it gets an Auto Scaling group in."""
+    groups = {pool.name: len(plan.pool_zones[pool.name]) if pool.gpu else 1 for pool in settings.pools}
+    needs, unknown = pool_needs(settings.pools, facts.shapes, groups)
+    return quota_warnings(needs, unknown, facts.quotas, settings.region, facts.quota_read_errors)
+
+
 class GpuSpotCluster(pulumi.ComponentResource):
     """An EKS cluster whose GPU nodes are Spot and scale from zero and back to zero.
 
@@ -86,6 +95,10 @@ class GpuSpotCluster(pulumi.ComponentResource):
         super().__init__("eks-gpu-spot:index:GpuSpotCluster", name, None, opts)
         for note in self.plan.notes:
             pulumi.log.info(note, resource=self)
+        # Too little quota is allowed (it may be raised later), but never silent: the autoscaler only
+        # backs off when EC2 refuses the launch.
+        for warning in quota_warning_lines(settings, args.facts, self.plan):
+            pulumi.log.warn(warning, resource=self)
         child = pulumi.ResourceOptions(parent=self)
         cluster_name = settings.cluster.name
         self.settings = settings

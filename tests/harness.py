@@ -47,6 +47,12 @@ Shape = KnownShape
 INSTANCE_SHAPES: dict[str, KnownShape] = KNOWN_SHAPES
 
 
+# EC2 vCPU quotas answered for aws.servicequotas.get_service_quota when a test gives none: enough for
+# every pool of the test stacks, so only tests about quotas see quota warnings.
+GENEROUS_QUOTA_VCPUS = 10000.0
+QUOTA_UNREADABLE = "unreadable"  # a `quotas` value that makes the invoke fail, as AccessDenied does
+
+
 def zone_id(zone: str) -> str:
     return ZONE_IDS.get(zone, f"{zone[:2]}{zone.split('-')[1][0]}{zone[-2]}-az{ord(zone[-1]) - ord('a') + 1}")
 
@@ -125,8 +131,10 @@ class ProgramRun:
 
 class ProgramMocks(pulumi.runtime.Mocks):
     def __init__(self, run: ProgramRun, zones: Iterable[str], subnet_zones: dict[str, str],
-                 not_offered: dict[str, set[str]], subnet_vpcs: dict[str, str], vpc_cidrs: list[str]) -> None:
+                 not_offered: dict[str, set[str]], subnet_vpcs: dict[str, str], vpc_cidrs: list[str],
+                 quotas: dict[str, float | str] | None = None) -> None:
         self.run = run
+        self.quotas = quotas or {}
         self.zones = list(zones)
         self.subnet_zones = subnet_zones
         self.not_offered = not_offered
@@ -134,9 +142,20 @@ class ProgramMocks(pulumi.runtime.Mocks):
         self.vpc_cidrs = vpc_cidrs
         self.monitor: pulumi_mocks.MockMonitor | None = None
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
         self.run.invokes.append((args.token, dict(args.args)))
         token = args.token
+        if token == "aws:servicequotas/getServiceQuota:getServiceQuota":
+            code = args.args["quotaCode"]
+            value = self.quotas.get(code, GENEROUS_QUOTA_VCPUS)
+            if value == QUOTA_UNREADABLE:
+                # A (result, failures) pair: the SDK raises "invoke of ... failed: <reason> (<property>)".
+                return {}, [("quotaCode", "AccessDeniedException: not authorized to perform "
+                                          "servicequotas:GetServiceQuota")]
+            return {"id": f"ec2/{code}", "serviceCode": args.args["serviceCode"], "quotaCode": code,
+                    "quotaName": code, "value": float(value), "defaultValue": 0.0, "adjustable": True,
+                    "globalQuota": False, "region": REGION, "serviceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
+                    "arn": f"arn:aws:servicequotas:{REGION}:{ACCOUNT}:ec2/{code}", "usageMetrics": []}
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {"id": REGION, "names": self.zones, "zoneIds": [zone_id(z) for z in self.zones]}
         if token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
@@ -257,6 +276,7 @@ def run_program(
     not_offered: dict[str, set[str]] | None = None,
     subnet_vpcs: dict[str, str] | None = None,
     vpc_cidrs: list[str] | None = None,
+    quotas: dict[str, float | str] | None = None,
     expect_error: bool = False,
     main: Path = MAIN,
     project: str = PROJECT,
@@ -266,12 +286,13 @@ def run_program(
     `aws:region` defaults to us-east-1. AWS answers: `zones` of the region (zone IDs from
     ZONE_IDS), every catalog instance type offered in every zone except `not_offered` (zone name ->
     types), existing subnets in `subnet_zones` of the VPC VPC_ID (or `subnet_vpcs`) whose CIDRs are
-    `vpc_cidrs`. With `expect_error`, a raised error is returned in `.error` instead of
+    `vpc_cidrs`, EC2 vCPU `quotas` (quota code -> vCPUs, or QUOTA_UNREADABLE for a failed read;
+    GENEROUS_QUOTA_VCPUS for any other code). With `expect_error`, a raised error is returned in `.error` instead of
     propagating, with whatever was registered before it.
     """
     run = ProgramRun()
     program_mocks = ProgramMocks(run, zones, subnet_zones or {}, not_offered or {}, subnet_vpcs or {},
-                                 vpc_cidrs or ["10.50.0.0/16"])
+                                 vpc_cidrs or ["10.50.0.0/16"], quotas)
     monitor = RecordingMonitor(program_mocks, run)
     program_mocks.monitor = monitor
     runtime_settings.ROOT.set(None)
