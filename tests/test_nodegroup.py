@@ -232,10 +232,17 @@ def test_a_pool_for_a_cluster_built_elsewhere_brings_its_own_role_and_access_ent
     from tests.harness import ROOT
 
     run = run_program({}, main=ROOT / "tests" / "programs" / "extra_gpu_pool.py")
+    # Exactly one entry, the one of the pool's NodeRole, moved from where NodeGroup used to create it.
     entry = run.one("aws:eks/accessEntry:AccessEntry")
+    role = run.one("eks-gpu-spot:nodegroup:NodeRole")
+    group = run.one("eks-gpu-spot:nodegroup:NodeGroup")
+    assert entry.parent == role.urn and role.parent == group.urn
     assert entry.inputs["clusterName"] == "existing"
     assert entry.inputs["type"] == "EC2_LINUX"
     assert entry.inputs["principalArn"].endswith("/extra-gpu-node-role")
+    group_prefix, _group_name = group.urn.rsplit("::", 1)
+    assert entry.aliases == [f"{group_prefix}$aws:eks/accessEntry:AccessEntry::extra-gpu-access"]
+    assert all(entry.urn in asg.depends_on for asg in run.of_type("aws:autoscaling/group:Group"))
     assert len(run.of_type("aws:autoscaling/group:Group")) == 2
     assert run.outputs["asgNames"] == ["existing-extra-gpu-us-east-1a", "existing-extra-gpu-us-east-1b"]
     assert run.of_type("eks:index:Cluster") == []
