@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 
@@ -246,3 +247,16 @@ def test_a_pool_for_a_cluster_built_elsewhere_brings_its_own_role_and_access_ent
     assert len(run.of_type("aws:autoscaling/group:Group")) == 2
     assert run.outputs["asgNames"] == ["existing-extra-gpu-us-east-1a", "existing-extra-gpu-us-east-1b"]
     assert run.of_type("eks:index:Cluster") == []
+
+
+def test_an_added_pool_in_the_clusters_own_program_waits_for_the_control_plane(tmp_path: Path) -> None:
+    # examples/consumer adds a pool to a cluster it creates: the pool's access entry reads the
+    # cluster name with the endpoint, so it is not created before the control plane exists.
+    from tests.harness import ROOT
+
+    source = (ROOT / "examples" / "consumer" / "__main__.py").read_text().replace("eks_gpu_spot", "components")
+    (tmp_path / "__main__.py").write_text(source)
+    run = run_program({}, main=tmp_path / "__main__.py", project="eks-gpu-spot-consumer")
+    entry = run.one("aws:eks/accessEntry:AccessEntry", "gpu-l40s-node-access")
+    assert entry.inputs["clusterName"] == "research"
+    assert run.one("eks:index:Cluster").urn in entry.depends_on
