@@ -46,6 +46,7 @@ RESOLVE_CONFLICTS_ON_UPDATE = "OVERWRITE"
 # nodejs/eks/addons/cni-addon.ts; unchanged from v4.0.0 to v4.3.0).
 PULUMI_EKS_VPC_CNI_COMPONENT = "eks:index:VpcCniAddon"
 ADDON_TYPE = "aws:eks/addon:Addon"
+ACCESS_ENTRY_TYPE = "aws:eks/accessEntry:AccessEntry"
 
 
 def child_urn(parent_urn: str, types: Sequence[str], name: str) -> str:
@@ -66,6 +67,13 @@ def legacy_kube_proxy_urn(eks_component_urn: str, name: str) -> str:
     return child_urn(eks_component_urn, [ADDON_TYPE], f"{name}-kube-proxy")
 
 
+def legacy_access_entry_urn(eks_component_urn: str, name: str, key: str) -> str:
+    """Where pulumi-eks kept the access entry `key` of its component `name`'s `accessEntries`
+    (nodejs/eks/cluster/authenticationMode.ts `createAccessEntries`: `<name>-<key>`, parented to the
+    component; unchanged from v4.0.0 to v4.3.0 and master of 2026-08-12)."""
+    return child_urn(eks_component_urn, [ACCESS_ENTRY_TYPE], f"{name}-{key}")
+
+
 @dataclass(frozen=True)
 class ClusterArgs:
     """Inputs of `Cluster`.
@@ -73,7 +81,6 @@ class ClusterArgs:
     - `name`: the EKS cluster name (also used in autoscaler discovery tags, so it is a plain string).
     - `kubernetes_version`: a minor such as "1.35".
     - `vpc_id`, `private_subnet_ids`, `public_subnet_ids`: where the control plane's ENIs go.
-    - `node_role_arns`: pool name -> node IAM role ARN; each gets an `EC2_LINUX` access entry.
     - `endpoint_public_access`, `public_access_cidrs`: the public endpoint (the private one is always on).
     - `log_types`: control-plane log types sent to CloudWatch.
     - `service_cidr`: the Kubernetes service range (nodes need it in their bootstrap config).
@@ -89,7 +96,6 @@ class ClusterArgs:
     vpc_id: pulumi.Input[str]
     private_subnet_ids: Sequence[pulumi.Input[str]]
     public_subnet_ids: Sequence[pulumi.Input[str]] = ()
-    node_role_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     endpoint_public_access: bool = True
     public_access_cidrs: Sequence[str] = DEFAULT_PUBLIC_ACCESS_CIDRS
     log_types: Sequence[str] = DEFAULT_LOG_TYPES
@@ -106,12 +112,12 @@ class Cluster(pulumi.ComponentResource):
 
     Creates a KMS key (rotation on, explicit key policy: `secrets_key_policy`) for envelope
     encryption of Secrets, the control-plane log group with a retention, the `eks.Cluster`
-    (API authentication mode, access entries for the node roles, no default node group,
+    (API authentication mode, no access entries: each `NodeRole` has its own; no default node group,
     private endpoint, control-plane logs, no add-ons of its own), the managed vpc-cni,
     kube-proxy and eks-pod-identity-agent add-ons beside it, and a Kubernetes provider for the
     cluster. `add_coredns` adds the managed CoreDNS add-on once nodes exist.
 
-    Outputs: `name`, `endpoint`, `certificate_authority`, `service_cidr`,
+    Outputs: `name`, `control_plane_name` (the name, resolving once the control plane exists), `endpoint`, `certificate_authority`, `service_cidr`,
     `cluster_security_group_id`, `node_security_group_id`, `kubeconfig` (secret), `provider`.
     """
 
@@ -159,10 +165,7 @@ class Cluster(pulumi.ComponentResource):
             node_associate_public_ip_address=False,
             skip_default_node_group=True,
             authentication_mode=eks.AuthenticationMode.API,
-            access_entries={
-                pool: eks.AccessEntryArgs(principal_arn=arn, type=eks.AccessEntryType.EC2_LINUX)
-                for pool, arn in args.node_role_arns.items()
-            },
+            # No `access_entries`: each `NodeRole` creates its own (see `legacy_access_entry_urn`).
             endpoint_private_access=True,
             endpoint_public_access=args.endpoint_public_access,
             public_access_cidrs=list(args.public_access_cidrs) if args.endpoint_public_access else None,
@@ -186,6 +189,8 @@ class Cluster(pulumi.ComponentResource):
         )
 
         self.name = args.name
+        # What waits for the control plane and needs only its name (node access entries) takes this.
+        self.control_plane_name: pulumi.Output[str] = self.eks_cluster.eks_cluster.apply(lambda c: c.name)
         self.service_cidr = args.service_cidr
         self.endpoint: pulumi.Output[str] = self.eks_cluster.eks_cluster.apply(lambda c: c.endpoint)
         self.certificate_authority: pulumi.Output[str] = self.eks_cluster.eks_cluster.apply(
@@ -259,6 +264,14 @@ class Cluster(pulumi.ComponentResource):
             node_security_group_id=self.node_security_group_id,
             ami_release_version=self._args.ami_release_version,
         )
+
+    def legacy_access_entry_urn(self, key: str) -> pulumi.Output[str]:
+        """The URN of the access entry that pulumi-eks created for `accessEntries[key]` when this
+        program still passed the node roles to it (the key was the pool name): a `NodeRole`'s
+        entry aliases it, so an existing stack moves the entry instead of creating a second one for
+        the same principal, which EKS refuses."""
+        logical_name = control_plane_logical_name(self._component_name)
+        return self.eks_cluster.urn.apply(lambda urn: legacy_access_entry_urn(urn, logical_name, key))
 
     def add_coredns(self, after: Sequence[pulumi.Resource]) -> aws.eks.Addon:
         """The managed CoreDNS add-on, created once `after` (the node groups) exist."""

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from . import validation
 from .ami import ami_parameter_name
+from .cluster import ACCESS_ENTRY_TYPE, child_urn
 from .connection import ClusterConnection
 from .errors import InvalidValueError, within
 from .network import PrivateSubnet, cluster_tag
@@ -35,8 +36,8 @@ class NodeGroupArgs:
     - `shapes`: the shape of each of `pool.instance_types`, in the same order.
     - `cluster`: the cluster to join.
     - `subnets`: private subnets with their zones. A GPU pool gets one ASG per subnet.
-    - `node_role`: an existing `NodeRole` whose access entry the cluster already has. Leave it
-      unset to create a role here together with its EKS access entry (for clusters built elsewhere).
+    - `node_role`: an existing `NodeRole` (with its access entry to this cluster). Leave it unset to
+      create one here (for clusters built elsewhere).
     - `propagated_tags`: tags put on the ASG and every instance it launches.
     - `partition`, `tags`: the AWS partition and the tags of every resource.
     """
@@ -110,7 +111,7 @@ def check_node_group_tags(cluster_name: str, pool: NodePoolSpec, shapes: Sequenc
 class NodeGroup(pulumi.ComponentResource):
     """One node pool: a launch template and its Spot Auto Scaling groups.
 
-    Creates, unless `node_role` is given, a `NodeRole` and an EC2_LINUX EKS access entry; a
+    Creates, unless `node_role` is given, a `NodeRole` (role, instance profile, EC2_LINUX access entry); a
     launch template (EKS AL2023 AMI from SSM, `standard` or `nvidia`, the recommended one or the
     pool's pinned release; nodeadm user data registering the pool's labels and taints, with fast
     image pull on GPU nodes; IMDSv2 required; encrypted gp3 root volume with the pool's throughput
@@ -142,9 +143,16 @@ class NodeGroup(pulumi.ComponentResource):
 
         self.role = args.node_role
         if self.role is None:
-            self.role = NodeRole(f"{name}-node", NodeRoleArgs(partition=args.partition, tags=args.tags), opts=child)
-            aws.eks.AccessEntry(f"{name}-access", cluster_name=cluster.name, principal_arn=self.role.role.arn,
-                                type="EC2_LINUX", tags=dict(args.tags), opts=child)
+            # The access entry was this component's own child `<name>-access` before `NodeRole`
+            # created it: the alias moves it in existing stacks.
+            # The name read with the endpoint: when the control plane is created in the same
+            # program, the endpoint is its output, so the entry waits for the cluster to exist.
+            self.role = NodeRole(f"{name}-node", NodeRoleArgs(
+                cluster_name=pulumi.Output.all(cluster.name, cluster.endpoint).apply(lambda values: values[0]),
+                partition=args.partition,
+                access_entry_aliases=[self.urn.apply(lambda urn: child_urn(urn, [ACCESS_ENTRY_TYPE], f"{name}-access"))],
+                tags=args.tags,
+            ), opts=child)
 
         image_id = aws.ssm.get_parameter_output(
             name=ami_parameter_name(cluster.kubernetes_version, pool.gpu, args.shapes[0].architecture,
@@ -222,7 +230,9 @@ class NodeGroup(pulumi.ComponentResource):
                 tags=[aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=propagate)
                       for key, value, propagate in asg_tags(cluster.name, self.template, asg_name,
                                                             args.propagated_tags, args.tags)],
-                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
+                # Instances launch only once their role's access entry exists: kubelet registers at boot.
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"],
+                                            depends_on=[self.role.access_entry]),
             )
         # Known before the groups exist: what waits on a name need not wait on a group.
         self.asg_names: dict[str, str] = asg_names(cluster.name, pool, zones)

@@ -72,8 +72,8 @@ def quota_warning_lines(settings: Settings, facts: AwsFacts, plan: ClusterPlan) 
 class GpuSpotCluster(pulumi.ComponentResource):
     """An EKS cluster whose GPU nodes are Spot and scale from zero and back to zero.
 
-    Creates a `Network` (new VPC or existing one), a `NodeRole` per pool, the `Cluster` with an
-    access entry per node role, a `NodeGroup` per pool (the general pool first; one ASG per zone for
+    Creates a `Network` (new VPC or existing one), the `Cluster`, a `NodeRole` per pool (role,
+    instance profile and the pool's EKS access entry), a `NodeGroup` per pool (the general pool first; one ASG per zone for
     GPU pools), managed CoreDNS once nodes exist, and the enabled add-ons: `NvidiaDevicePlugin`,
     `ClusterAutoscaler`, `NodeTerminationHandler`. Each piece is also usable on its own.
 
@@ -107,15 +107,12 @@ class GpuSpotCluster(pulumi.ComponentResource):
         warn_if_api_open_to_the_world(settings)
 
         self.network = Network("network", self._network_args(settings, self.plan, tags), opts=child)
-        node_roles = {pool.name: NodeRole(f"{pool.name}-node", NodeRoleArgs(partition=partition, tags=tags), opts=child)
-                      for pool in settings.pools}
         self.cluster = Cluster(cluster_name, ClusterArgs(
             name=cluster_name,
             kubernetes_version=settings.cluster.kubernetes_version,
             vpc_id=self.network.vpc_id,
             private_subnet_ids=[s.subnet_id for s in self.network.private_subnets],
             public_subnet_ids=self.network.public_subnet_ids,
-            node_role_arns={pool: role.arn for pool, role in node_roles.items()},
             endpoint_public_access=settings.cluster.endpoint_public_access,
             public_access_cidrs=settings.cluster.public_access_cidrs,
             log_types=settings.cluster.log_types,
@@ -127,6 +124,14 @@ class GpuSpotCluster(pulumi.ComponentResource):
             tags=tags,
         ), opts=child)
 
+        # The node roles' access entries wait for the control plane (its name output), and used to
+        # be pulumi-eks's: each aliases its old URN there.
+        node_roles = {pool.name: NodeRole(f"{pool.name}-node", NodeRoleArgs(
+            cluster_name=self.cluster.control_plane_name,
+            partition=partition,
+            access_entry_aliases=[self.cluster.legacy_access_entry_urn(pool.name)],
+            tags=tags,
+        ), opts=child) for pool in settings.pools}
         connection = self.cluster.connection()
         self.node_groups = {
             pool.name: NodeGroup(pool.name, NodeGroupArgs(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.cluster import legacy_kube_proxy_urn, legacy_vpc_cni_urn
-from tests.harness import ProgramRun, Registered, run_program
+from components.cluster import legacy_access_entry_urn, legacy_kube_proxy_urn, legacy_vpc_cni_urn
+from tests.harness import ROOT, ProgramRun, Registered, run_program, stack_config
 
 POOLS = {"gpuPools": [{"name": "gpu-a"}, {"name": "gpu-b", "instanceTypes": ["g6e.xlarge"]}]}
 
@@ -43,15 +43,55 @@ def test_secrets_are_encrypted_with_a_rotating_key_of_our_own(run: ProgramRun) -
     assert alias.inputs["name"] == "alias/eks/ml-secrets"
 
 
-def test_every_node_role_has_an_ec2_linux_access_entry(run: ProgramRun) -> None:
-    entries = run.one("eks:index:Cluster").inputs["accessEntries"]
-    roles = {r.name: r for r in run.of_type("aws:iam/role:Role") if r.name.endswith("-node-role")}
-    assert set(entries) == {"general", "gpu-a", "gpu-b"}
-    for pool, entry in entries.items():
-        assert entry["type"] == "EC2_LINUX"
-        assert entry["principalArn"].endswith(f"/{pool}-node-role")
-        assert f"{pool}-node-role" in roles
-        assert "kubernetesGroups" not in entry and "accessPolicies" not in entry
+def node_access_entries(run: ProgramRun) -> dict[str, Registered]:
+    """Node role component name -> its one access entry; fails on a role with none or two."""
+    roles = run.of_type("eks-gpu-spot:nodegroup:NodeRole")
+    entries = run.of_type("aws:eks/accessEntry:AccessEntry")
+    assert len(entries) == len(roles)
+    found: dict[str, Registered] = {}
+    for role in roles:
+        (entry,) = [e for e in entries if e.parent == role.urn]
+        (iam_role,) = [r for r in run.children_of(role) if r.type == "aws:iam/role:Role"]
+        assert entry.inputs["principalArn"] == f"arn:aws:mock:us-east-1:123456789012:role/{iam_role.name}"
+        assert entry.inputs["type"] == "EC2_LINUX"
+        assert "kubernetesGroups" not in entry.inputs and "userName" not in entry.inputs
+        found[role.name] = entry
+    return found
+
+
+def test_every_node_role_has_exactly_one_ec2_linux_access_entry(run: ProgramRun) -> None:
+    # One way only: pulumi-eks creates none, each NodeRole creates its own.
+    assert "accessEntries" not in run.one("eks:index:Cluster").inputs
+    entries = node_access_entries(run)
+    assert set(entries) == {"general-node", "gpu-a-node", "gpu-b-node"}
+    control_plane = run.one("eks:index:Cluster").urn
+    for entry in entries.values():
+        assert entry.inputs["clusterName"] == "ml"
+        # It waits for the control plane (through the name it reads from it), not the other way round.
+        assert control_plane in entry.depends_on
+
+
+def test_dev_stack_has_exactly_one_access_entry_per_node_role() -> None:
+    dev = run_program(stack_config(ROOT / "Pulumi.dev.yaml"), stack="dev")
+    entries = node_access_entries(dev)
+    assert set(entries) == {f"{pool}-node" for pool in ("general", *[
+        p["name"] for p in stack_config(ROOT / "Pulumi.dev.yaml")["eks-gpu-spot:gpuPools"]])}
+
+
+def test_nodes_launch_only_after_their_access_entry(run: ProgramRun) -> None:
+    entries = node_access_entries(run)
+    for asg in run.of_type("aws:autoscaling/group:Group"):
+        pool = asg.inputs["name"].removeprefix("ml-").split("-us-east-1")[0]
+        assert entries[f"{pool}-node"].urn in asg.depends_on, asg.name
+
+
+def test_node_access_entries_move_from_their_pulumi_eks_urns(run: ProgramRun) -> None:
+    # pulumi-eks v4 (nodejs/eks/cluster/authenticationMode.ts `createAccessEntries`) named the entry
+    # of `accessEntries[<pool>]` `<component name>-<pool>`, parented to its component.
+    chain = "eks-gpu-spot:cluster:Cluster$eks:index:Cluster"
+    for role, entry in node_access_entries(run).items():
+        pool = role.removesuffix("-node")
+        assert entry.aliases == [f"urn:pulumi:test::eks-gpu-spot::{chain}$aws:eks/accessEntry:AccessEntry::ml-{pool}"]
 
 
 def addons_by_name(run: ProgramRun) -> dict[str, Registered]:
@@ -114,6 +154,8 @@ def test_legacy_urns_under_the_engines_full_type_chain() -> None:
         f"urn:pulumi:prod::eks-gpu-spot::{chain}$aws:eks/addon:Addon::eks-gpu-spot-prod-kube-proxy")
     assert legacy_vpc_cni_urn(eks_urn, "eks-gpu-spot-prod") == (
         f"urn:pulumi:prod::eks-gpu-spot::{chain}$eks:index:VpcCniAddon$aws:eks/addon:Addon::eks-gpu-spot-prod-vpc-cni")
+    assert legacy_access_entry_urn(eks_urn, "eks-gpu-spot-prod", "gpu-l4") == (
+        f"urn:pulumi:prod::eks-gpu-spot::{chain}$aws:eks/accessEntry:AccessEntry::eks-gpu-spot-prod-gpu-l4")
 
 
 def test_addon_versions_can_be_pinned() -> None:

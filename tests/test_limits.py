@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from components.addons.termination_handler import event_patterns
 from components.cluster import control_plane_logical_name
 from tests.harness import ProgramRun, run_program
 
@@ -93,3 +94,21 @@ def test_every_tag_set_fits_aws_limits(big: ProgramRun) -> None:
             assert len(found) <= 50, (resource.name, len(found))
             for key, value in found.items():
                 assert len(key) <= 128 and len(value) <= 256 and not key.lower().startswith("aws:"), key
+
+
+def test_termination_handler_event_patterns_fit_eventbridge(big: ProgramRun) -> None:
+    # EventBridge refuses a pattern over 2,048 characters and a description over 512.
+    registered = big.of_type("aws:cloudwatch/eventRule:EventRule")
+    rules = {suffix: rule for suffix in event_patterns(CLUSTER_100) for rule in registered
+             if rule.name == f"node-termination-handler-{suffix}"}
+    assert len(rules) == len(registered) == 5
+    for rule in rules.values():
+        assert len(_compact(rule.inputs["eventPattern"])) <= 2048, rule.name
+        assert len(rule.inputs["description"]) <= 512, rule.name
+    # The lifecycle rule matches the cluster's 49 ASGs by their name prefix, not by a list that
+    # would grow with every pool and zone.
+    pattern = json.loads(rules["asg-lifecycle"].inputs["eventPattern"])
+    assert pattern["detail"]["AutoScalingGroupName"] == [{"prefix": f"{CLUSTER_100}-"}]
+    asg_names = [g.inputs["name"] for g in big.of_type("aws:autoscaling/group:Group")]
+    assert len(asg_names) == 49 and all(name.startswith(f"{CLUSTER_100}-") for name in asg_names)
+    assert not any(name in rules["asg-lifecycle"].inputs["eventPattern"] for name in asg_names)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 
@@ -232,10 +233,30 @@ def test_a_pool_for_a_cluster_built_elsewhere_brings_its_own_role_and_access_ent
     from tests.harness import ROOT
 
     run = run_program({}, main=ROOT / "tests" / "programs" / "extra_gpu_pool.py")
+    # Exactly one entry, the one of the pool's NodeRole, moved from where NodeGroup used to create it.
     entry = run.one("aws:eks/accessEntry:AccessEntry")
+    role = run.one("eks-gpu-spot:nodegroup:NodeRole")
+    group = run.one("eks-gpu-spot:nodegroup:NodeGroup")
+    assert entry.parent == role.urn and role.parent == group.urn
     assert entry.inputs["clusterName"] == "existing"
     assert entry.inputs["type"] == "EC2_LINUX"
     assert entry.inputs["principalArn"].endswith("/extra-gpu-node-role")
+    group_prefix, _group_name = group.urn.rsplit("::", 1)
+    assert entry.aliases == [f"{group_prefix}$aws:eks/accessEntry:AccessEntry::extra-gpu-access"]
+    assert all(entry.urn in asg.depends_on for asg in run.of_type("aws:autoscaling/group:Group"))
     assert len(run.of_type("aws:autoscaling/group:Group")) == 2
     assert run.outputs["asgNames"] == ["existing-extra-gpu-us-east-1a", "existing-extra-gpu-us-east-1b"]
     assert run.of_type("eks:index:Cluster") == []
+
+
+def test_an_added_pool_in_the_clusters_own_program_waits_for_the_control_plane(tmp_path: Path) -> None:
+    # examples/consumer adds a pool to a cluster it creates: the pool's access entry reads the
+    # cluster name with the endpoint, so it is not created before the control plane exists.
+    from tests.harness import ROOT
+
+    source = (ROOT / "examples" / "consumer" / "__main__.py").read_text().replace("eks_gpu_spot", "components")
+    (tmp_path / "__main__.py").write_text(source)
+    run = run_program({}, main=tmp_path / "__main__.py", project="eks-gpu-spot-consumer")
+    entry = run.one("aws:eks/accessEntry:AccessEntry", "gpu-l40s-node-access")
+    assert entry.inputs["clusterName"] == "research"
+    assert run.one("eks:index:Cluster").urn in entry.depends_on

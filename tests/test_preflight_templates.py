@@ -161,3 +161,24 @@ def test_a_different_config_module_already_loaded_is_refused(tmp_path: Path) -> 
 def test_a_negative_capacity_in_a_stack_output_is_bad_input() -> None:
     with pytest.raises(PreflightError, match="capacity cpu: '-4' must be greater than or equal to 0"):
         groups_from_stack_output({"gpu": {"template": {"capacity": {"cpu": "-4"}}}})
+
+
+def test_the_config_templates_are_what_the_asg_tags_give_the_autoscaler(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A taint tag whose value lacks ':<Effect>' is skipped by the Cluster Autoscaler
+    # (aws_manager.go); the preflight reads the same tags back, so it skips it too.
+    from components.node_template import CA_TAINT_PREFIX, NodeTemplate
+
+    rendered = NodeTemplate.autoscaler_tags
+
+    def without_effects(self: NodeTemplate, cluster_name: str) -> dict[str, str]:
+        return {key: value.rsplit(":", 1)[0] if key.startswith(CA_TAINT_PREFIX) else value
+                for key, value in rendered(self, cluster_name).items()}
+
+    general, gpu = groups_from_stack_config(DEV_STACK, shape_source="builtin").groups
+    assert gpu.taints == (GPU_TAINT,)
+    monkeypatch.setattr(NodeTemplate, "autoscaler_tags", without_effects)
+    general_seen, gpu_seen = groups_from_stack_config(DEV_STACK, shape_source="builtin").groups
+    assert gpu_seen.taints == ()
+    # Everything else is read back unchanged.
+    assert gpu_seen.labels == gpu.labels and gpu_seen.capacity == gpu.capacity
+    assert general_seen == general

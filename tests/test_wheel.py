@@ -111,8 +111,9 @@ def test_wheel_installs_and_runs_the_consumer_example(wheel: Path, tmp_path: Pat
         "research-gpu-l40s-us-east-1a", "research-gpu-l40s-us-east-1b",
     ]
     assert report["secret"] == ["kubeconfig"]
-    (entry,) = report["access_entries"]
-    assert entry.endswith("/gpu-l40s-node-role")
+    # One access entry per node role, the platform's pools' and the added pool's alike.
+    assert sorted(arn.rsplit("/", 1)[1] for arn in report["access_entries"]) == [
+        "general-node-role", "gpu-l40s-node-role", "gpu-t4-node-role"]
 
 
 def test_wheel_contains_the_package_under_its_own_name(wheel: Path) -> None:

@@ -8,7 +8,7 @@ through unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -83,9 +83,17 @@ def rule(groups: Sequence[str], resources: Sequence[str], verbs: Sequence[str],
     return found
 
 
-def tolerations_for(taints: Sequence[Taint]) -> list[dict[str, str]]:
-    """Tolerations of exactly these taints (e.g. a general pool's own taints)."""
-    return [{"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect} for t in taints]
+def tolerations_for(taints: Iterable[Taint], *, any_value: bool = False) -> list[dict[str, str]]:
+    """Tolerations of these taints, each once, in their order. `Equal` to each taint's value (a
+    general pool's own taints, tolerated exactly); with `any_value`, `Exists` on the key and effect,
+    for what runs on many pools whose taints share a key but not a value (the device plugin)."""
+    found: list[dict[str, str]] = []
+    for taint in taints:
+        toleration = ({"key": taint.key, "operator": "Exists", "effect": taint.effect} if any_value
+                      else {"key": taint.key, "operator": "Equal", "value": taint.value, "effect": taint.effect})
+        if toleration not in found:
+            found.append(toleration)
+    return found
 
 
 def general_pool_deployment_manifest(name: str, app: str, *, container: Mapping[str, Any], run_as: int,

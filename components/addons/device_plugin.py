@@ -24,7 +24,7 @@ import yaml
 
 from ..gpu import DEVICE_PLUGIN_CONFIG_LABEL, MIN_SHARED_REPLICAS, time_slicing_config_name
 from ..node_template import GPU_LABEL, GPU_RESOURCE, GPU_TAINT, Taint
-from .common import KUBE_SYSTEM, kubernetes_object, labels, metadata, selector_labels
+from .common import KUBE_SYSTEM, kubernetes_object, labels, metadata, selector_labels, tolerations_for
 
 APP = "nvidia-device-plugin"
 DAEMONSET_NAME = "nvidia-device-plugin"
@@ -37,16 +37,6 @@ CONFIG_MAP_NAME = "nvidia-device-plugin-configs"
 CONFIG_DIR = "/etc/nvidia-device-plugin"
 CONFIG_FILE = f"{CONFIG_DIR}/config.yaml"
 CONFIG_CHECKSUM_ANNOTATION = "eks-gpu-spot/device-plugin-config-sha256"
-
-
-def tolerations(extra_taints: Sequence[Taint]) -> list[dict[str, str]]:
-    """The GPU taint plus every extra taint of the GPU pools, each once, whatever its value."""
-    found: list[dict[str, str]] = []
-    for taint in (GPU_TAINT, *extra_taints):
-        toleration = {"key": taint.key, "operator": "Exists", "effect": taint.effect}
-        if toleration not in found:
-            found.append(toleration)
-    return found
 
 
 def device_plugin_daemonset_manifest(image: str, extra_tolerations: Sequence[Taint]) -> dict[str, Any]:
@@ -64,7 +54,8 @@ def device_plugin_daemonset_manifest(image: str, extra_tolerations: Sequence[Tai
                     # Only GPU nodes: kubelet registers this label on them (never an instance-type list,
                     # which goes stale with every new GPU family).
                     "nodeSelector": {GPU_LABEL: "true"},
-                    "tolerations": tolerations(extra_tolerations),
+                    # The GPU taint and every extra taint of the GPU pools, whatever its value.
+                    "tolerations": tolerations_for((GPU_TAINT, *extra_tolerations), any_value=True),
                     "priorityClassName": "system-node-critical",
                     # It talks to kubelet over its socket only, never to the Kubernetes API: no token.
                     "automountServiceAccountToken": False,

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from ..instance_catalog import KNOWN_SHAPES
-from ..node_template import GPU_RESOURCE, NodeTemplate, Taint
+from ..node_template import GPU_RESOURCE, NodeTemplate, Taint, template_from_tags
 from .errors import PreflightError
 from .inputs import read_yaml_documents
 from .quantities import parse_quantity
@@ -73,6 +73,13 @@ def group_template(name: str, template: NodeTemplate, instance_type: str = "", *
             raise PreflightError(f"node group {name}: capacity {resource}: {quantity!r} must be greater than or "
                                  "equal to 0")
     return GroupTemplate(name, labels, tuple(template.taints), capacity, instance_type)
+
+
+def as_the_autoscaler_sees(template: NodeTemplate, cluster_name: str) -> NodeTemplate:
+    """The template a group's ASG tags give the Cluster Autoscaler: rendered as the program tags
+    the ASG (`NodeTemplate.autoscaler_tags`), then parsed back as CA parses them
+    (`template_from_tags`), so a tag CA would skip is missing here too."""
+    return template_from_tags(template.autoscaler_tags(cluster_name))
 
 
 def groups_from_stack_output(data: object) -> list[GroupTemplate]:
@@ -148,7 +155,8 @@ def _project_name(root: Path, default: str) -> str:
 
 
 def groups_from_stack_config(path: str | Path, region: str = "", shape_source: str = "auto") -> StackTemplates:
-    """Templates computed from a `Pulumi.<stack>.yaml` by the code that writes the ASG tags."""
+    """Templates computed from a `Pulumi.<stack>.yaml` by the code that writes the ASG tags, and
+    read back from those tags as the autoscaler reads them."""
     path = Path(path)
     documents = read_yaml_documents(str(path))
     if len(documents) > 1:
@@ -175,7 +183,8 @@ def groups_from_stack_config(path: str | Path, region: str = "", shape_source: s
     for pool in settings.pools:
         first = pool.instance_types[0]
         template = build_node_template(pool, [lookup.shapes[t] for t in pool.instance_types])
-        groups.append(group_template(pool.name, template, first, arch=lookup.architectures[first], region=region))
+        seen = as_the_autoscaler_sees(template, settings.cluster.name)
+        groups.append(group_template(pool.name, seen, first, arch=lookup.architectures[first], region=region))
     return StackTemplates(groups, f"computed from the config in {path}", lookup.source,
                           settings.device_plugin.enabled, settings.device_plugin.image)
 
