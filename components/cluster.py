@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,7 +126,6 @@ class Cluster(pulumi.ComponentResource):
         self._args = args
         self._component_name = name
         child = pulumi.ResourceOptions(parent=self)
-        versions = args.managed_addon_versions
         check_retention_days("log_retention_days", args.log_retention_days)
 
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -206,41 +205,13 @@ class Cluster(pulumi.ComponentResource):
         # instead of creating a second add-on and deleting the first. `preserve` and `tags` are
         # what pulumi-eks set, so the move changes nothing but pulumi-eks's default vpc-cni
         # configuration values (its env list, all equal to the add-on's own defaults).
-        self.vpc_cni = aws.eks.Addon(
-            f"{name}-vpc-cni",
-            cluster_name=args.name,
-            addon_name="vpc-cni",
-            addon_version=versions.get("vpcCni"),
-            preserve=True,
-            tags=dict(args.tags),
-            resolve_conflicts_on_create=RESOLVE_CONFLICTS_ON_CREATE,
-            resolve_conflicts_on_update=RESOLVE_CONFLICTS_ON_UPDATE,
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.eks_cluster],
-                aliases=[self.eks_cluster.urn.apply(lambda urn: legacy_vpc_cni_urn(urn, control_plane_logical_name(name)))]),
-        )
-        self.kube_proxy = aws.eks.Addon(
-            f"{name}-kube-proxy",
-            cluster_name=args.name,
-            addon_name="kube-proxy",
-            addon_version=versions.get("kubeProxy"),
-            preserve=True,
-            tags=dict(args.tags),
-            resolve_conflicts_on_create=RESOLVE_CONFLICTS_ON_CREATE,
-            resolve_conflicts_on_update=RESOLVE_CONFLICTS_ON_UPDATE,
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.eks_cluster],
-                aliases=[self.eks_cluster.urn.apply(lambda urn: legacy_kube_proxy_urn(urn, control_plane_logical_name(name)))]),
-        )
-        self.pod_identity_agent = aws.eks.Addon(
-            f"{name}-pod-identity-agent",
-            cluster_name=args.name,
-            addon_name="eks-pod-identity-agent",
-            addon_version=versions.get("podIdentityAgent"),
-            resolve_conflicts_on_create=RESOLVE_CONFLICTS_ON_CREATE,
-            resolve_conflicts_on_update=RESOLVE_CONFLICTS_ON_UPDATE,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.eks_cluster]),
-        )
+        control_plane = control_plane_logical_name(name)
+        self.vpc_cni = self._managed_addon("vpc-cni", "vpc-cni", "vpcCni", preserve=True, tags=args.tags,
+                                           moved_from=lambda urn: legacy_vpc_cni_urn(urn, control_plane))
+        self.kube_proxy = self._managed_addon("kube-proxy", "kube-proxy", "kubeProxy", preserve=True, tags=args.tags,
+                                              moved_from=lambda urn: legacy_kube_proxy_urn(urn, control_plane))
+        self.pod_identity_agent = self._managed_addon("pod-identity-agent", "eks-pod-identity-agent",
+                                                      "podIdentityAgent")
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child)
 
         self.register_outputs({
@@ -275,14 +246,27 @@ class Cluster(pulumi.ComponentResource):
 
     def add_coredns(self, after: Sequence[pulumi.Resource]) -> aws.eks.Addon:
         """The managed CoreDNS add-on, created once `after` (the node groups) exist."""
+        return self._managed_addon("coredns", "coredns", "coredns", after=after)
+
+    def _managed_addon(self, suffix: str, addon_name: str, version_key: str, *, preserve: bool | None = None,
+                       tags: Mapping[str, str] | None = None, after: Sequence[pulumi.Resource] = (),
+                       moved_from: Callable[[str], str] | None = None) -> aws.eks.Addon:
+        """The managed EKS add-on `addon_name` (resource `<component>-<suffix>`, version from
+        `managed_addon_versions[version_key]`), after the control plane (and `after`), taking over
+        the self-managed one (RESOLVE_CONFLICTS_*). `moved_from` maps the control plane's URN to
+        where pulumi-eks kept the add-on before, so an existing stack moves it instead of
+        creating a second one."""
+        aliases = [self.eks_cluster.urn.apply(moved_from)] if moved_from else None
         return aws.eks.Addon(
-            f"{self._component_name}-coredns",
+            f"{self._component_name}-{suffix}",
             cluster_name=self.name,
-            addon_name="coredns",
-            addon_version=self._args.managed_addon_versions.get("coredns"),
+            addon_name=addon_name,
+            addon_version=self._args.managed_addon_versions.get(version_key),
+            preserve=preserve,
+            tags=dict(tags) if tags is not None else None,
             resolve_conflicts_on_create=RESOLVE_CONFLICTS_ON_CREATE,
             resolve_conflicts_on_update=RESOLVE_CONFLICTS_ON_UPDATE,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.eks_cluster, *after]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.eks_cluster, *after], aliases=aliases),
         )
 
 
