@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from config import ConfigError
 from components.node_template import template_from_tags
+from config import ConfigError
 from tests.harness import ZONES, ProgramRun, Registered, run_program
 from tests.test_nodegroup import launch_template_of
 from tests.test_userdata import parse_node_configs
