@@ -297,3 +297,17 @@ def test_the_idle_tail_stays_configurable() -> None:
     assert "--scale-down-delay-after-add=10m" in deployment.inputs["spec"]["template"]["spec"]["containers"][0]["args"]
     for group in groups_of(run, "gpu"):
         assert tags_of(group)[f"{CA}/autoscaling-options/scaledownunneededtime"] == "10m"
+
+
+@pytest.mark.parametrize("key", ["timeSlicingReplicas", "scaleDownGpuUtilizationThreshold", "onDemandFallback",
+                                 "maxPods", "memoryOverheadPercent"])
+def test_each_new_key_has_a_row_in_the_config_reference(key: str) -> None:
+    from config.keys import GPU_POOL_FIELDS
+    from tests.harness import ROOT
+
+    assert key in GPU_POOL_FIELDS
+    rows = [line for line in (ROOT / "docs" / "config.md").read_text().splitlines()
+            if line.startswith((f"| `gpuPools[].{key}`", f"| `<pool>.{key}`"))]
+    assert len(rows) == 1, key
+    cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert len(cells) == 4 and all(cells), rows[0]  # key, type, default, meaning with limits
