@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from .errors import InvalidValueError
 from .instance_catalog import max_pods as standard_max_pods
 from .node_template import InstanceShape
 
@@ -107,18 +108,20 @@ def filesystem_overhead_mib(volume_gib: int) -> int:
 
 
 def check_memory_overhead_percent(value: object) -> float:
-    """A memory overhead percentage, 0 to 50; anything else is a ValueError saying what is allowed."""
+    """A memory overhead percentage, 0 to 50; anything else is refused (`memory_overhead_percent`)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_MEMORY_OVERHEAD_PERCENT:
-        raise ValueError(f"memory overhead must be a number of percent from 0 to {MAX_MEMORY_OVERHEAD_PERCENT:g} "
-                         f"(default {DEFAULT_MEMORY_OVERHEAD_PERCENT:g}, Karpenter's), got {value!r}")
+        raise InvalidValueError("memory_overhead_percent", value,
+                                f"memory overhead must be a number of percent from 0 to "
+                                f"{MAX_MEMORY_OVERHEAD_PERCENT:g} (default {DEFAULT_MEMORY_OVERHEAD_PERCENT:g}, "
+                                "Karpenter's)")
     return float(value)
 
 
 def check_max_pods(value: object) -> int:
     """A per-pool maxPods: 0 (nodeadm's ENI rule) or a whole number nodeadm accepts, 1 to 2^31-1."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PODS_LIMIT:
-        raise ValueError(f"max pods must be a whole number from 1 to {MAX_PODS_LIMIT} (0 or unset: nodeadm's ENI "
-                         f"rule), got {value!r}")
+        raise InvalidValueError("max_pods", value, f"max pods must be a whole number from 1 to {MAX_PODS_LIMIT} "
+                                                   "(0 or unset: nodeadm's ENI rule)")
     return value
 
 

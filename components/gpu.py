@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .errors import InvalidValueError
 from .node_template import InstanceShape
 
 # NVIDIA GPU feature discovery's label for the memory of one GPU, in MiB. Kubelet registers it
@@ -66,7 +67,8 @@ def check_gpu_memory(shapes: Sequence[InstanceShape]) -> None:
     largest = max(known, key=lambda s: s.gpu_memory_mib)
     if smallest.gpu_memory_mib < largest.gpu_memory_mib * (1 - MAX_GPU_MEMORY_SPREAD):
         listed = ", ".join(f"{s.instance_type} ({s.gpu_model or 'GPU'} {s.gpu_memory_mib} MiB)" for s in known)
-        raise ValueError(
+        raise InvalidValueError(
+            "instance_types", [s.instance_type for s in known],
             f"GPU memory differs by more than {MAX_GPU_MEMORY_SPREAD:.0%} within one pool: {listed}. "
             f"A workload sized for {largest.gpu_memory_mib} MiB would land on {smallest.instance_type} with "
             f"{smallest.gpu_memory_mib} MiB; put GPUs of different memory in different pools")
@@ -87,14 +89,16 @@ def check_time_slicing_replicas(replicas: object, *, gpu_pool: bool, gpus_per_no
     replicas on a node than it has pod slots could never all be used, yet the autoscaler would
     count them, so `gpus_per_node x replicas` must not exceed `max_pods` (when given).
     """
+    field = "time_slicing_replicas"
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
-        raise ValueError(f"time-slicing replicas must be a whole number, 1 (no sharing) or at least "
-                         f"{MIN_SHARED_REPLICAS}, got {replicas!r}")
+        raise InvalidValueError(field, replicas, f"time-slicing replicas must be a whole number, 1 (no sharing) "
+                                                 f"or at least {MIN_SHARED_REPLICAS} (the device plugin refuses fewer)")
     if replicas > 1 and not gpu_pool:
-        raise ValueError(f"time-slicing ({replicas} replicas) applies to GPU pools only")
+        raise InvalidValueError(field, replicas, "time-slicing applies to GPU pools only")
     if replicas > 1 and max_pods and gpus_per_node * replicas > max_pods:
-        raise ValueError(f"{replicas} time-slicing replicas of {gpus_per_node} GPU(s) make "
-                         f"{gpus_per_node * replicas} schedulable GPUs, more than the node's {max_pods} pods")
+        raise InvalidValueError(field, replicas, f"{replicas} time-slicing replicas of {gpus_per_node} GPU(s) make "
+                                                 f"{gpus_per_node * replicas} schedulable GPUs, more than the node's "
+                                                 f"{max_pods} pods")
     return replicas
 
 
@@ -106,10 +110,11 @@ def check_gpu_utilization_threshold(value: object, *, gpu_pool: bool) -> float:
     this (cluster-autoscaler 1.36.1 simulator/utilization/info.go `Calculate`,
     core/scaledown/eligibility/eligibility.go; default 0.5). 0: only nodes without GPU pods.
     """
+    field = "scale_down_gpu_utilization_threshold"
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ValueError(f"GPU utilization threshold must be a number from 0 to 1, got {value!r}")
+        raise InvalidValueError(field, value, "GPU utilization threshold must be a number from 0 to 1")
     if not gpu_pool:
-        raise ValueError("a GPU utilization threshold applies to GPU pools only")
+        raise InvalidValueError(field, value, "a GPU utilization threshold applies to GPU pools only")
     return float(value)
 
 

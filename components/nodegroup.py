@@ -84,12 +84,36 @@ def instance_tags(cluster_name: str, pool: NodePoolSpec, tags: Mapping[str, str]
     return {**tags, "Name": f"{cluster_name}-{pool.name}", cluster_tag(cluster_name): "owned"}
 
 
-def asg_names(cluster_name: str, pool: NodePoolSpec, zones: Sequence[str]) -> dict[str, str]:
-    """ASG key -> ASG name: one group over all zones, or one per zone for a GPU pool. The key
-    (`<pool>` or `<pool>-<zone>`) names the group's resources and stays when other groups change."""
+ON_DEMAND_SUFFIX = "-on-demand"
+
+
+@dataclass(frozen=True)
+class AsgPlan:
+    """One Auto Scaling group of a pool: its key, its name, its zone ("" = all), and whether it is
+    the pool's all On-Demand fallback group."""
+
+    key: str
+    name: str
+    zone: str = ""
+    on_demand_fallback: bool = False
+
+
+def asg_plans(cluster_name: str, pool: NodePoolSpec, zones: Sequence[str]) -> list[AsgPlan]:
+    """The pool's groups: one over all zones for the general pool; one per zone for a GPU pool,
+    plus, with `on_demand_fallback`, one all On-Demand group per zone (`<pool>-<zone>-on-demand`)."""
     if not pool.gpu:
-        return {pool.name: f"{cluster_name}-{pool.name}"}
-    return {f"{pool.name}-{zone}": f"{cluster_name}-{pool.name}-{zone}" for zone in dict.fromkeys(zones)}
+        return [AsgPlan(pool.name, f"{cluster_name}-{pool.name}")]
+    plans = [AsgPlan(f"{pool.name}-{zone}", f"{cluster_name}-{pool.name}-{zone}", zone) for zone in dict.fromkeys(zones)]
+    if pool.on_demand_fallback:
+        plans += [AsgPlan(p.key + ON_DEMAND_SUFFIX, p.name + ON_DEMAND_SUFFIX, p.zone, True) for p in list(plans)]
+    return plans
+
+
+def asg_names(cluster_name: str, pool: NodePoolSpec, zones: Sequence[str]) -> dict[str, str]:
+    """ASG key -> ASG name: one group over all zones, or one per zone for a GPU pool (and one
+    On-Demand group per zone with `on_demand_fallback`). The key (`<pool>`, `<pool>-<zone>` or
+    `<pool>-<zone>-on-demand`) names the group's resources and stays when other groups change."""
+    return {plan.key: plan.name for plan in asg_plans(cluster_name, pool, zones)}
 
 
 def check_node_group_tags(cluster_name: str, pool: NodePoolSpec, shapes: Sequence[InstanceShape],
@@ -98,14 +122,15 @@ def check_node_group_tags(cluster_name: str, pool: NodePoolSpec, shapes: Sequenc
     """Counts the tags of every ASG and instance of the pool as they will be sent; too many are
     blamed on the pool's labels (`labels_field`) when it has labels or taints, else on the
     resource tags (`tags_field`)."""
-    template = build_node_template(pool, shapes)
+    templates = {fallback: build_node_template(pool, shapes, on_demand_fallback=fallback) for fallback in (False, True)}
     validation.tags_as_sent(tags_field, dict(tags), list(instance_tags(cluster_name, pool, tags).items()),
                             f"the instances of pool {pool.name}")
-    for asg_name in asg_names(cluster_name, pool, zones).values():
-        sent = [(key, value) for key, value, _ in asg_tags(cluster_name, template, asg_name, propagated, tags)]
+    for plan in asg_plans(cluster_name, pool, zones):
+        sent = [(key, value) for key, value, _ in asg_tags(cluster_name, templates[plan.on_demand_fallback], plan.name,
+                                                             propagated, tags)]
         by_pool = bool(pool.labels or pool.taints)
         validation.tags_as_sent(labels_field if by_pool else tags_field, dict(pool.labels if by_pool else tags),
-                                sent, f"the Auto Scaling group {asg_name}")
+                                sent, f"the Auto Scaling group {plan.name}")
 
 
 class NodeGroup(pulumi.ComponentResource):
@@ -125,8 +150,15 @@ class NodeGroup(pulumi.ComponentResource):
     Refused before anything is created: shapes that differ within the pool, a GPU pool without
     NVIDIA GPUs, mixed CPU architectures, more tags on a group or instance than AWS allows.
 
-    Outputs: `asgs` and `asg_names` (by ASG key: `<pool>`, or `<pool>-<zone>` for GPU pools),
-    `template` (the `NodeTemplate`), `instance_types`, `role`.
+    A GPU pool with `on_demand_fallback` also gets, per zone, an all On-Demand ASG (base 0, 100%
+    above base) with its own launch template: the same template and taints, lifecycle label
+    `OnDemand`. The Spot groups' lifecycle label says `Ec2Spot`, and a group whose distribution
+    mixes both has none (`pool_spec.lifecycle_label_value`).
+
+    Outputs: `asg_plans`, `asgs` and `asg_names` (by ASG key: `<pool>`, or `<pool>-<zone>` and
+    `<pool>-<zone>-on-demand` for GPU pools), `template` (the `NodeTemplate` of the pool's own
+    groups), `on_demand_template` (of the fallback groups, or None), `launch_template`,
+    `on_demand_launch_template`, `instance_types`, `role`.
     """
 
     def __init__(self, name: str, args: NodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -140,6 +172,9 @@ class NodeGroup(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.template = build_node_template(pool, args.shapes)
         self.instance_types = list(pool.instance_types)
+        # Known before the groups exist: what waits on a name need not wait on a group.
+        self.asg_plans = asg_plans(cluster.name, pool, zones)
+        self.asg_names: dict[str, str] = {plan.key: plan.name for plan in self.asg_plans}
 
         self.role = args.node_role
         if self.role is None:
@@ -159,17 +194,83 @@ class NodeGroup(pulumi.ComponentResource):
                                     release_version=cluster.ami_release_version),
             opts=pulumi.InvokeOutputOptions(parent=self),
         ).value
-        kubelet_flags = self.template.kubelet_flags()
+        self.launch_template = self._launch_template(f"{name}-lt", args, image_id, self.template,
+                                                     f"EKS {cluster.name} node pool {pool.name}")
+        self.on_demand_template: NodeTemplate | None = None
+        self.on_demand_launch_template: aws.ec2.LaunchTemplate | None = None
+        if pool.on_demand_fallback:
+            # Its own launch template: kubelet's labels come from the user data, and only the
+            # lifecycle label differs from the Spot groups'.
+            self.on_demand_template = build_node_template(pool, args.shapes, on_demand_fallback=True)
+            self.on_demand_launch_template = self._launch_template(
+                f"{name}{ON_DEMAND_SUFFIX}-lt", args, image_id, self.on_demand_template,
+                f"EKS {cluster.name} node pool {pool.name}, On-Demand fallback")
+
+        self.asgs: dict[str, aws.autoscaling.Group] = {}
+        for plan in self.asg_plans:
+            subnets = [s for s in args.subnets if not plan.zone or s.availability_zone == plan.zone]
+            on_demand = plan.on_demand_fallback
+            launch_template = self.on_demand_launch_template if on_demand else self.launch_template
+            template = self.on_demand_template if on_demand else self.template
+            assert launch_template is not None and template is not None
+            self.asgs[plan.key] = aws.autoscaling.Group(
+                name + plan.key.removeprefix(pool.name),
+                name=plan.name,
+                vpc_zone_identifiers=[s.subnet_id for s in subnets],
+                min_size=pool.min_size,
+                max_size=pool.max_size,
+                desired_capacity=pool.desired_size,
+                # Rebalancing replaces Spot instances at risk; an On-Demand group has none.
+                capacity_rebalance=not on_demand,
+                suspended_processes=["AZRebalance"] if pool.gpu else None,
+                mixed_instances_policy=aws.autoscaling.GroupMixedInstancesPolicyArgs(
+                    instances_distribution=aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
+                        # The fallback: every instance On-Demand, in the pool's type order.
+                        on_demand_base_capacity=0 if on_demand else pool.on_demand_base_capacity,
+                        on_demand_percentage_above_base_capacity=(
+                            100 if on_demand else pool.on_demand_percentage_above_base),
+                        spot_allocation_strategy=pool.spot_allocation_strategy,
+                    ),
+                    launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
+                        launch_template_specification=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs(
+                            launch_template_id=launch_template.id,
+                            version=launch_template.latest_version.apply(str),
+                        ),
+                        overrides=[
+                            aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(instance_type=t)
+                            for t in pool.instance_types
+                        ],
+                    ),
+                ),
+                tags=[aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=propagate)
+                      for key, value, propagate in asg_tags(cluster.name, template, plan.name,
+                                                            args.propagated_tags, args.tags)],
+                # Instances launch only once their role's access entry exists: kubelet registers at boot.
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"],
+                                            depends_on=[self.role.access_entry]),
+            )
+        self.register_outputs({
+            "asg_names": list(self.asg_names.values()),
+            "instance_types": self.instance_types,
+            "template": self.template.to_json(),
+        })
+
+    def _launch_template(self, resource_name: str, args: NodeGroupArgs, image_id: pulumi.Input[str],
+                         template: NodeTemplate, description: str) -> aws.ec2.LaunchTemplate:
+        """A launch template whose nodes register `template`'s labels and taints."""
+        pool, cluster = args.pool, args.cluster
+        assert self.role is not None
+        kubelet_flags = template.kubelet_flags()
         user_data = pulumi.Output.all(cluster.endpoint, cluster.certificate_authority).apply(
             lambda values: base64.b64encode(render_user_data(
                 ClusterBootstrap(cluster.name, values[0], values[1], cluster.service_cidr), kubelet_flags,
-                feature_gates(pool.gpu),
+                feature_gates(pool.gpu), max_pods=pool.max_pods,
             ).encode()).decode()
         )
         tags_of_instances = instance_tags(cluster.name, pool, args.tags)
-        self.launch_template = aws.ec2.LaunchTemplate(
-            f"{name}-lt",
-            description=f"EKS {cluster.name} node pool {pool.name}",
+        return aws.ec2.LaunchTemplate(
+            resource_name,
+            description=description,
             image_id=image_id,
             user_data=user_data,
             update_default_version=True,
@@ -195,49 +296,5 @@ class NodeGroup(pulumi.ComponentResource):
                 for kind in ("instance", "volume")
             ],
             tags=dict(args.tags),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-        self.asgs: dict[str, aws.autoscaling.Group] = {}
-        for key, asg_name in asg_names(cluster.name, pool, zones).items():
-            subnets = [s for s in args.subnets if not pool.gpu or key == f"{pool.name}-{s.availability_zone}"]
-            self.asgs[key] = aws.autoscaling.Group(
-                name + key.removeprefix(pool.name),
-                name=asg_name,
-                vpc_zone_identifiers=[s.subnet_id for s in subnets],
-                min_size=pool.min_size,
-                max_size=pool.max_size,
-                desired_capacity=pool.desired_size,
-                capacity_rebalance=True,
-                suspended_processes=["AZRebalance"] if pool.gpu else None,
-                mixed_instances_policy=aws.autoscaling.GroupMixedInstancesPolicyArgs(
-                    instances_distribution=aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
-                        on_demand_base_capacity=pool.on_demand_base_capacity,
-                        on_demand_percentage_above_base_capacity=pool.on_demand_percentage_above_base,
-                        spot_allocation_strategy=pool.spot_allocation_strategy,
-                    ),
-                    launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
-                        launch_template_specification=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs(
-                            launch_template_id=self.launch_template.id,
-                            version=self.launch_template.latest_version.apply(str),
-                        ),
-                        overrides=[
-                            aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(instance_type=t)
-                            for t in pool.instance_types
-                        ],
-                    ),
-                ),
-                tags=[aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=propagate)
-                      for key, value, propagate in asg_tags(cluster.name, self.template, asg_name,
-                                                            args.propagated_tags, args.tags)],
-                # Instances launch only once their role's access entry exists: kubelet registers at boot.
-                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"],
-                                            depends_on=[self.role.access_entry]),
-            )
-        # Known before the groups exist: what waits on a name need not wait on a group.
-        self.asg_names: dict[str, str] = asg_names(cluster.name, pool, zones)
-        self.register_outputs({
-            "asg_names": list(self.asg_names.values()),
-            "instance_types": self.instance_types,
-            "template": self.template.to_json(),
-        })

@@ -182,6 +182,9 @@ class GpuSpotCluster(pulumi.ComponentResource):
                 image=settings.device_plugin.image,
                 provider=cluster.provider,
                 gpu_pool_taints=[t for pool in settings.gpu_pools for t in pool.all_taints()],
+                # Each distinct count above 1 gets its config and DaemonSet; the pool's nodes
+                # register the matching nvidia.com/device-plugin.config label (pool_spec.py).
+                time_slicing_replicas=[pool.time_slicing_replicas for pool in settings.gpu_pools],
             ), opts=child)
         autoscaler = settings.cluster_autoscaler
         if autoscaler.enabled:
@@ -190,8 +193,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
                 region=settings.region,
                 image=autoscaler.image,
                 provider=cluster.provider,
-                pools=[AutoscaledPool(pool.name, pool.gpu, list(self.node_groups[pool.name].asg_names.values()))
-                       for pool in settings.pools],
+                pools=[self._autoscaled_pool(pool.name, pool.gpu) for pool in settings.pools],
                 general_pool=general.name,
                 general_pool_taints=general.taints,
                 expander=autoscaler.expander,
@@ -216,6 +218,12 @@ class GpuSpotCluster(pulumi.ComponentResource):
                 pod_identity_agent=cluster.pod_identity_agent,
                 tags=tags,
             ), opts=child)
+
+    def _autoscaled_pool(self, pool: str, gpu: bool) -> AutoscaledPool:
+        """The pool's Spot groups and On-Demand fallback groups, for the priority expander."""
+        plans = self.node_groups[pool].asg_plans
+        return AutoscaledPool(pool, gpu, [p.name for p in plans if not p.on_demand_fallback],
+                              [p.name for p in plans if p.on_demand_fallback])
 
     def outputs(self) -> dict[str, Any]:
         """The stack outputs of the cluster (the kubeconfig is secret)."""

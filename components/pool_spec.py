@@ -12,12 +12,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import validation
-from .allocatable import DEFAULT_MEMORY_OVERHEAD_PERCENT, pool_allocatable
+from .allocatable import (
+    DEFAULT_MEMORY_OVERHEAD_PERCENT,
+    check_max_pods,
+    check_memory_overhead_percent,
+    pool_allocatable,
+)
 from .errors import InvalidValueError, within
 from .gpu import (
     DEVICE_PLUGIN_CONFIG_LABEL,
     GPU_MEMORY_LABEL,
     ca_gpu_type,
+    check_gpu_memory,
     check_gpu_utilization_threshold,
     check_time_slicing_replicas,
     gpu_memory_label_value,
@@ -40,13 +46,16 @@ from .node_template import (
     Taint,
 )
 
+# The lifecycle label of an all On-Demand group: the value the EC2 Spot workshops pair with Ec2Spot.
+ON_DEMAND_LIFECYCLE = "OnDemand"
 SPOT_ALLOCATION_STRATEGIES = (
     "price-capacity-optimized",
     "capacity-optimized",
     "capacity-optimized-prioritized",
     "lowest-price",
 )
-RESERVED_LABELS = (POOL_LABEL, LIFECYCLE_LABEL, GPU_LABEL, ACCELERATOR_LABEL)
+RESERVED_LABELS = (POOL_LABEL, LIFECYCLE_LABEL, GPU_LABEL, ACCELERATOR_LABEL, GPU_MEMORY_LABEL,
+                   DEVICE_PLUGIN_CONFIG_LABEL)
 POOL_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
 INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.(\d*(nano|micro|small|medium|large|xlarge)|metal(-\d+xl)?)")
 MAX_INSTANCE_TYPES = 40  # overrides of one MixedInstancesPolicy
@@ -71,8 +80,12 @@ class PoolDefaults:
 # The one place the pools' defaults are written; config/, the examples and the docs read them here.
 GENERAL_POOL_DEFAULTS = PoolDefaults(("m6i.xlarge", "m6a.xlarge", "m5.xlarge", "m5a.xlarge", "m7i.xlarge"),
                                      min_size=2, max_size=20, root_volume_gib=50, scale_down_unneeded_time="")
-GPU_POOL_DEFAULTS = PoolDefaults(("g4dn.xlarge", "g5.xlarge", "g6.xlarge"),
-                                 min_size=0, max_size=2, root_volume_gib=100, scale_down_unneeded_time="10m",
+# GPU pools: A10G (g5) and L4 (g6), both 22888 MiB per GPU; T4 (g4dn, 16384 MiB) would be refused
+# with them (gpu.check_gpu_memory). Unneeded time 5m: a short idle tail at GPU prices
+# (docs/autoscaling.md, section 5: at most 6 GPU instance-minutes per scale-out with the
+# autoscaler's 5m scale-down delay after add).
+GPU_POOL_DEFAULTS = PoolDefaults(("g5.xlarge", "g6.xlarge"),
+                                 min_size=0, max_size=2, root_volume_gib=100, scale_down_unneeded_time="5m",
                                  root_volume_throughput_mibps=600)
 
 
@@ -124,6 +137,9 @@ class NodePoolSpec:
     max_pods: int = 0
     # The autoscaler's per-group `scaledowngpuutilizationthreshold` (None: its default, 0.5).
     scale_down_gpu_utilization_threshold: float | None = None
+    # GPU pools: one more ASG per zone, all On-Demand, that the priority expander ranks below
+    # every Spot group, so the autoscaler turns to it only when Spot scale-ups fail.
+    on_demand_fallback: bool = False
 
     def __post_init__(self) -> None:
         gpu = validation.boolean("gpu", self.gpu)
@@ -177,9 +193,43 @@ class NodePoolSpec:
         validation.label_value("accelerator", self.accelerator)
         if self.accelerator and not gpu:
             raise InvalidValueError("accelerator", self.accelerator, "applies to GPU pools only")
+        # The limits that need the instance shapes (replicas x GPUs within max pods) are in check_pool_shapes.
+        check_time_slicing_replicas(self.time_slicing_replicas, gpu_pool=gpu)
+        object.__setattr__(self, "memory_overhead_percent", check_memory_overhead_percent(self.memory_overhead_percent))
+        check_max_pods(self.max_pods)
+        if self.scale_down_gpu_utilization_threshold is not None:
+            object.__setattr__(self, "scale_down_gpu_utilization_threshold", check_gpu_utilization_threshold(
+                self.scale_down_gpu_utilization_threshold, gpu_pool=gpu))
+        fallback = validation.boolean("on_demand_fallback", self.on_demand_fallback)
+        if fallback and not gpu:
+            raise InvalidValueError("on_demand_fallback", fallback, "applies to GPU pools only (the general pool is "
+                                                                    "one group; use onDemandBaseCapacity there)")
+        if fallback and self.on_demand_percentage_above_base == 100:
+            raise InvalidValueError("on_demand_fallback", fallback, "the pool is already all On-Demand "
+                                                                    "(on_demand_percentage_above_base 100); a "
+                                                                    "fallback would only duplicate its groups")
+
+    def lifecycle(self) -> str:
+        """The lifecycle label value of the pool's own (Spot-settings) groups; "" when they mix both."""
+        return lifecycle_label_value(self.on_demand_base_capacity, self.on_demand_percentage_above_base)
 
     def all_taints(self) -> tuple[Taint, ...]:
         return (GPU_TAINT, *self.taints) if self.gpu else tuple(self.taints)
+
+
+def lifecycle_label_value(on_demand_base_capacity: int, on_demand_percentage_above_base: int) -> str:
+    """What the `lifecycle` label may truthfully say of every node of a group with this distribution.
+
+    `Ec2Spot` when the group launches only Spot (base 0, 0% above), `OnDemand` when it launches
+    only On-Demand (100% above base, whatever the base), and "" (no label) when it mixes both:
+    kubelet registers one label per group's launch template, and it cannot know which kind this
+    instance is, so a label would lie on some of the nodes.
+    """
+    if on_demand_percentage_above_base == 100:
+        return ON_DEMAND_LIFECYCLE
+    if on_demand_percentage_above_base == 0 and on_demand_base_capacity == 0:
+        return SPOT_LIFECYCLE
+    return ""
 
 
 def _labels(raw: object) -> dict[str, str]:
@@ -270,6 +320,13 @@ def check_pool_shapes(pool: NodePoolSpec, shapes: Mapping[str, InstanceShape]) -
             raise InvalidValueError("instance_types", instance_type,
                                     f"is {shape.architecture} but the first type {first.instance_type} is "
                                     f"{first.architecture}; a pool has one CPU architecture (one AMI)")
+    if pool.gpu:
+        pool_shapes = [shapes[t] for t in types]
+        check_gpu_memory(pool_shapes)
+        allocatable = pool_allocatable(pool_shapes, pool.root_volume_gib,
+                                       memory_overhead_percent=pool.memory_overhead_percent, max_pods=pool.max_pods)
+        check_time_slicing_replicas(pool.time_slicing_replicas, gpu_pool=True, gpus_per_node=first.gpu_count,
+                                    max_pods=allocatable.pods)
 
 
 # gp3 limits (Amazon EBS User Guide, "General Purpose SSD volumes", gp3): 3,000 IOPS and
@@ -334,15 +391,23 @@ def accelerator_label_value(shapes: Sequence[InstanceShape]) -> str:
     return re.sub(r"[^a-z0-9.-]", "-", value)[:63].strip("-.")
 
 
-def build_node_template(spec: NodePoolSpec, shapes: Sequence[InstanceShape]) -> NodeTemplate:
+def build_node_template(spec: NodePoolSpec, shapes: Sequence[InstanceShape], *,
+                        on_demand_fallback: bool = False) -> NodeTemplate:
     """The node template of a pool. `shapes` follow `spec.instance_types`; CA sizes from the first.
+
+    `on_demand_fallback`: the template of the pool's On-Demand fallback groups, identical but for
+    the lifecycle label (`OnDemand`). Otherwise the lifecycle label follows the pool's Spot
+    settings (`lifecycle_label_value`) and is absent when its groups mix Spot and On-Demand.
 
     Capacity holds what kubelet will report as ALLOCATABLE (allocatable.py), because the
     autoscaler takes the template's capacity as allocatable: the least over the pool's types, so
     every node the group launches has at least what the template promises.
     """
     first = shapes[0]
-    labels: dict[str, str] = {POOL_LABEL: spec.name, LIFECYCLE_LABEL: SPOT_LIFECYCLE}
+    labels: dict[str, str] = {POOL_LABEL: spec.name}
+    lifecycle = ON_DEMAND_LIFECYCLE if on_demand_fallback else spec.lifecycle()
+    if lifecycle:
+        labels[LIFECYCLE_LABEL] = lifecycle
     allocatable = pool_allocatable(shapes, spec.root_volume_gib, memory_overhead_percent=spec.memory_overhead_percent,
                                    max_pods=spec.max_pods)
     capacity = allocatable.quantities()

@@ -234,7 +234,9 @@ class ClusterAutoscalerSettings:
     image_tags: Mapping[str, str] = field(default_factory=dict)
     expander: str = EXPANDERS[0]
     scale_down_unneeded_time: str = "10m"
-    scale_down_delay_after_add: str = "10m"
+    # 5m, the GPU pools' default unneeded time, so the cooldown after a scale-up never holds an
+    # idle GPU node longer than that (docs/autoscaling.md, section 5). 10m is CA's own default.
+    scale_down_delay_after_add: str = "5m"
     scale_down_utilization_threshold: str = "0.5"
     max_node_provision_time: str = "15m"
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from .allocatable import max_pods_expression
+
 NODECONFIG_CONTENT_TYPE = "application/node.eks.aws"
 NODECONFIG_API_VERSION = "node.eks.aws/v1alpha1"
 
@@ -42,7 +44,11 @@ class ClusterBootstrap:
 
 
 def node_config(cluster: ClusterBootstrap, kubelet_flags: Sequence[str],
-                gates: Mapping[str, bool] | None = None) -> dict[str, Any]:
+                gates: Mapping[str, bool] | None = None, max_pods: int = 0) -> dict[str, Any]:
+    """The NodeConfig. `max_pods` (0 = nodeadm's ENI rule) goes in as `spec.kubelet.maxPodsExpression`
+    (nodeadm api/v1alpha1/nodeconfig_types.go, KubeletOptions.MaxPodsExpression, since v20251007),
+    never as `spec.kubelet.config.maxPods`: only through the expression does nodeadm size its
+    kubeReserved memory for the same pods, which the autoscaler's template assumes (allocatable.py)."""
     spec: dict[str, Any] = {
         "cluster": {
             "name": cluster.name,
@@ -52,16 +58,18 @@ def node_config(cluster: ClusterBootstrap, kubelet_flags: Sequence[str],
         },
         "kubelet": {"flags": list(kubelet_flags)},
     }
+    if max_pods:
+        spec["kubelet"]["maxPodsExpression"] = max_pods_expression(max_pods)
     if gates:
         spec["featureGates"] = dict(gates)
     return {"apiVersion": NODECONFIG_API_VERSION, "kind": "NodeConfig", "spec": spec}
 
 
 def render_user_data(cluster: ClusterBootstrap, kubelet_flags: Sequence[str],
-                     gates: Mapping[str, bool] | None = None) -> str:
+                     gates: Mapping[str, bool] | None = None, max_pods: int = 0) -> str:
     """The MIME multipart user data (not yet base64-encoded) for a launch template."""
     document = MIMEMultipart(boundary="//eks-gpu-spot//")
-    part = MIMEText(yaml.safe_dump(node_config(cluster, kubelet_flags, gates), sort_keys=False), "plain")
+    part = MIMEText(yaml.safe_dump(node_config(cluster, kubelet_flags, gates, max_pods), sort_keys=False), "plain")
     # nodeadm selects parts by exact content type; MIMEText would label it text/plain.
     part.replace_header("Content-Type", f'{NODECONFIG_CONTENT_TYPE}; charset="us-ascii"')
     document.attach(part)

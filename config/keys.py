@@ -41,10 +41,14 @@ _POOL_FIELDS = {
     "scaleDownUnneededTime": "scale_down_unneeded_time",
     "rootVolumeThroughput": "root_volume_throughput_mibps",
     "rootVolumeIops": "root_volume_iops",
+    "memoryOverheadPercent": "memory_overhead_percent",
+    "maxPods": "max_pods",
 }
 GENERAL_POOL_FIELDS = {"minSize": "min_size", "maxSize": "max_size", "desiredSize": "desired_size", **_POOL_FIELDS}
 GPU_POOL_FIELDS = {"name": "name", "minSizePerAz": "min_size", "maxSizePerAz": "max_size", **_POOL_FIELDS,
-                   "acceleratorLabel": "accelerator"}
+                   "acceleratorLabel": "accelerator", "timeSlicingReplicas": "time_slicing_replicas",
+                   "scaleDownGpuUtilizationThreshold": "scale_down_gpu_utilization_threshold",
+                   "onDemandFallback": "on_demand_fallback"}
 DEVICE_PLUGIN_FIELDS = {"enabled": "enabled", "image": "image"}
 CLUSTER_AUTOSCALER_FIELDS = {
     "enabled": "enabled",

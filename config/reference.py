@@ -152,6 +152,22 @@ ROWS: list[Row] = [
      f"sizes of each zone's ASG, 0 to {MAX_GROUP_SIZE}, min <= max, max at least 1; desired starts at min"),
     ("gpuPools[].acceleratorLabel", "string", lambda: "from the GPU models",
      f"value of `k8s.amazonaws.com/accelerator`: {LABEL}"),
+    ("gpuPools[].timeSlicingReplicas", "integer", lambda: f"{shown(GPU.time_slicing_replicas)} (no sharing)",
+     "share each GPU this many ways by time-slicing: 1, or 2 and more (the device plugin refuses fewer); GPUs x "
+     "replicas at most the node's max pods; the template advertises GPUs x replicas "
+     "([autoscaling](autoscaling.md#3-gpu-time-slicing-per-pool))"),
+    ("gpuPools[].scaleDownGpuUtilizationThreshold", "number", lambda: "unset (the autoscaler's `0.5`)",
+     "0 to 1: the per-group GPU utilization at or below which a node may be removed"),
+    ("gpuPools[].onDemandFallback", "boolean", lambda: shown(GPU.on_demand_fallback),
+     "add one all On-Demand ASG per zone (`<pool>-<zone>-on-demand`), ranked below every Spot group, used "
+     "only when Spot scale-ups fail; refused with `onDemandPercentageAboveBase: 100` "
+     "([autoscaling](autoscaling.md#4-spot-capacity-failures-how-soon-ca-gives-up-on-a-group))"),
+    ("<pool>.maxPods", "integer", lambda: f"{both('max_pods')} (nodeadm's ENI rule)",
+     "kubelet's max pods; reaches nodeadm as `maxPodsExpression`, so its memory reservation and the "
+     "autoscaler's template follow"),
+    ("<pool>.memoryOverheadPercent", "number", lambda: both("memory_overhead_percent"),
+     "memory the OS does not report, in percent of the type's memory, 0 to 50; lowers the template's memory "
+     "([autoscaling](autoscaling.md#memory-the-os-does-not-report-75-overridable-per-pool))"),
     ("<pool>.instanceTypes", "list", lambda: f"{shown(', '.join(GENERAL.instance_types))} general, "
                                              f"{shown(', '.join(GPU.instance_types))} GPU",
      f"1 to {MAX_INSTANCE_TYPES} EC2 types offered in the region, of one shape (vCPU, memory, GPU count) and "

@@ -48,7 +48,10 @@ def test_full_argument_list() -> None:
         "--expander=priority,least-waste",
         "--skip-nodes-with-local-storage=false",
         "--scale-down-unneeded-time=10m",
-        "--scale-down-delay-after-add=10m",
+        # 5m: never holds an idle GPU node longer than the GPU pools' 5m unneeded time, and only
+        # after a scale-up of that node's own group (docs/autoscaling.md, section 5).
+        "--scale-down-delay-after-add=5m",
+        "--scale-down-delay-type-local=true",
         "--scale-down-utilization-threshold=0.5",
         "--max-node-provision-time=15m",
         "--stderrthreshold=info",
@@ -116,7 +119,7 @@ def test_pod_disruption_budget_lets_it_move() -> None:
 
 def test_priority_expander_prefers_gpu_pools_in_configured_order() -> None:
     run = dev_run(gpuPools=[
-        {"name": "gpu", "instanceTypes": ["g4dn.xlarge", "g5.xlarge"]},
+        {"name": "gpu", "instanceTypes": ["g5.xlarge", "g6.xlarge"]},
         {"name": "gpu-quad", "instanceTypes": ["g4dn.12xlarge"]},
     ])
     configmap = k8s_child(run, "cluster autoscaler", "ConfigMap")
@@ -132,6 +135,53 @@ def test_priority_expander_prefers_gpu_pools_in_configured_order() -> None:
     # Exact names: pool `gpu`'s patterns must not match pool `gpu-quad`'s groups.
     import re
     assert not any(re.search(p, f"{CLUSTER}-gpu-quad-us-east-1a") for p in priorities[30])
+
+
+def test_on_demand_fallback_groups_rank_below_every_spot_group_of_every_gpu_pool() -> None:
+    run = dev_run(gpuPools=[
+        {"name": "gpu", "instanceTypes": ["g5.xlarge", "g6.xlarge"], "onDemandFallback": True},
+        {"name": "gpu-quad", "instanceTypes": ["g4dn.12xlarge"]},
+        {"name": "gpu-l40s", "instanceTypes": ["g6e.xlarge"], "onDemandFallback": True},
+    ])
+    priorities = yaml.safe_load(k8s_child(run, "cluster autoscaler", "ConfigMap").inputs["data"]["priorities"])
+    zones = ("us-east-1a", "us-east-1b", "us-east-1c")
+    assert priorities == {
+        60: [f"^{CLUSTER}-gpu-{z}$" for z in zones],
+        50: [f"^{CLUSTER}-gpu-quad-{z}$" for z in zones],
+        40: [f"^{CLUSTER}-gpu-l40s-{z}$" for z in zones],
+        30: [f"^{CLUSTER}-gpu-{z}-on-demand$" for z in zones],
+        20: [f"^{CLUSTER}-gpu-l40s-{z}-on-demand$" for z in zones],
+        10: [f"^{CLUSTER}-general$"],
+    }
+    spot = {p: r for p, r in priorities.items() if p >= 40}
+    on_demand = {p: r for p, r in priorities.items() if 10 < p < 40}
+    assert all(not r.endswith("-on-demand$") for regexes in spot.values() for r in regexes)
+    assert all(r.endswith("-on-demand$") for regexes in on_demand.values() for r in regexes)
+    # The pattern of a Spot group matches no On-Demand group's name, and the reverse.
+    import re
+    names = [f"{CLUSTER}-gpu-{z}{suffix}" for z in zones for suffix in ("", "-on-demand")]
+    for priority, regexes in priorities.items():
+        matched = [n for n in names if any(re.search(r, n) for r in regexes)]
+        assert all(n.endswith("-on-demand") == (priority in on_demand) for n in matched)
+    # Every group the program built is ranked exactly once.
+    asgs = {g.inputs["name"] for g in run.of_type("aws:autoscaling/group:Group")}
+    ranked = [r for regexes in priorities.values() for r in regexes]
+    assert len(ranked) == len(asgs) == 1 + 3 * 3 + 2 * 3
+    assert all(sum(bool(re.fullmatch(r.strip("^$").replace("\\", ""), n)) for r in ranked) == 1 for n in asgs)
+
+
+def test_expander_ranks_spot_over_on_demand_whatever_the_pool_order() -> None:
+    from components.addons.cluster_autoscaler import AutoscaledPool
+    priorities = expander_priorities([
+        AutoscaledPool("general", False, ["c-general"]),
+        AutoscaledPool("a", True, ["c-a-1"], ["c-a-1-on-demand"]),
+        AutoscaledPool("b", True, ["c-b-1"], ["c-b-1-on-demand"]),
+    ])
+    rank = {regex: priority for priority, regexes in priorities.items() for regex in regexes}
+    spot = [rank["^c-a-1$"], rank["^c-b-1$"]]
+    on_demand = [rank["^c-a-1-on-demand$"], rank["^c-b-1-on-demand$"]]
+    assert min(spot) > max(on_demand) > rank["^c-general$"]
+    assert rank["^c-a-1$"] > rank["^c-b-1$"] and rank["^c-a-1-on-demand$"] > rank["^c-b-1-on-demand$"]
 
 
 def test_priority_rendering_is_yaml_with_highest_first() -> None:

@@ -87,7 +87,7 @@ def test_program_registers_the_manifest_through_the_cluster_provider() -> None:
 def test_program_tolerates_the_gpu_pools_extra_taints_and_uses_the_configured_image() -> None:
     run = dev_run(
         nvidiaDevicePlugin={"image": "nvcr.io/nvidia/k8s-device-plugin:v0.17.4"},
-        gpuPools=[{"name": "gpu-small", "instanceTypes": ["g4dn.xlarge", "g5.xlarge", "g6.xlarge"],
+        gpuPools=[{"name": "gpu-small", "instanceTypes": ["g5.xlarge", "g6.xlarge"],
                    "taints": ["team=ml:NoSchedule"]},
                   {"name": "gpu-quad", "instanceTypes": ["g4dn.12xlarge"], "taints": ["dedicated=train:NoExecute"]}],
     )

@@ -21,7 +21,10 @@ import yaml
 
 from tests.harness import ROOT, ProgramRun, run_program, stack_config
 
-STACKS = ("dev", "prod")
+STACKS = ("dev", "prod", "dev-time-sliced")
+# The dev stack with its GPU pool shared 4 ways and an On-Demand fallback: the time-sliced
+# DaemonSet and the ConfigMap of the device plugin's configs get scanned too.
+TIME_SLICED = "dev-time-sliced"
 # No download of Prisma Cloud guidelines, no PyPI version check: the scan runs offline.
 OFFLINE = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE"}
 ANY_WORKLOAD = "*"
@@ -144,7 +147,17 @@ def finish_scan(running: RunningScan) -> Scan:
 
 
 def by_design(finding: Finding) -> str | None:
-    return BY_DESIGN.get((finding.check_id, finding.workload)) or BY_DESIGN.get((finding.check_id, ANY_WORKLOAD))
+    # A time-sliced device plugin DaemonSet is the default one with a config file mounted.
+    workload = re.sub(r"-time-slicing-\d+$", "", finding.workload)
+    return BY_DESIGN.get((finding.check_id, workload)) or BY_DESIGN.get((finding.check_id, ANY_WORKLOAD))
+
+
+def stack_settings(stack: str) -> dict[str, Any]:
+    if stack != TIME_SLICED:
+        return stack_config(ROOT / f"Pulumi.{stack}.yaml")
+    config = stack_config(ROOT / "Pulumi.dev.yaml")
+    pools = [{**pool, "timeSlicingReplicas": 4, "onDemandFallback": True} for pool in config["eks-gpu-spot:gpuPools"]]
+    return {**config, "eks-gpu-spot:gpuPools": pools}
 
 
 PLANTED = "planted-weakness"
@@ -166,7 +179,7 @@ def scans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str,
     runs while prod's program runs); dev's also holds the planted weakness."""
     started = {}
     for stack in STACKS:
-        files = manifests(run_program(stack_config(ROOT / f"Pulumi.{stack}.yaml"), stack=stack))
+        files = manifests(run_program(stack_settings(stack), stack="dev" if stack == TIME_SLICED else stack))
         scanned = {**files, f"{PLANTED}.yaml": planted_weakness(files)} if stack == "dev" else files
         started[stack] = (files, start_scan(tmp_path_factory.mktemp(f"checkov-{stack}"), scanned))
     found = {}
@@ -198,8 +211,9 @@ def test_every_checkov_finding_is_by_design(scans: dict[str, tuple[dict[str, dic
 
 
 def test_no_by_design_entry_is_stale(scans: dict[str, tuple[dict[str, dict[str, Any]], Scan]]) -> None:
-    used = {(f.check_id, f.workload if (f.check_id, f.workload) in BY_DESIGN else ANY_WORKLOAD)
-            for _, result in scans.values() for f in result.findings}
+    used = {(f.check_id, re.sub(r"-time-slicing-\d+$", "", f.workload)) for _, result in scans.values()
+            for f in result.findings}
+    used = {key if key in BY_DESIGN else (key[0], ANY_WORKLOAD) for key in used}
     assert set(BY_DESIGN) - used == set()
     assert all(len(reason) > 30 for reason in BY_DESIGN.values())
 
@@ -209,6 +223,14 @@ def test_the_device_plugin_has_no_service_account_token_finding(
     for _, result in scans.values():
         plugin = {f.check_id for f in result.findings if f.workload == "nvidia-device-plugin"}
         assert plugin and "CKV_K8S_38" not in plugin and "CKV_K8S_29" not in plugin
+
+
+def test_the_time_sliced_plugin_and_its_config_were_scanned(
+        scans: dict[str, tuple[dict[str, dict[str, Any]], Scan]]) -> None:
+    files, result = scans[TIME_SLICED]
+    names = {(m["kind"], m["metadata"]["name"]) for m in files.values()}
+    assert {("DaemonSet", "nvidia-device-plugin-time-slicing-4"), ("ConfigMap", "nvidia-device-plugin-configs")} <= names
+    assert all(by_design(f) for f in result.findings if f.workload.startswith("nvidia-device-plugin"))
 
 
 def test_a_planted_weakness_is_found(scans: dict[str, tuple[dict[str, dict[str, Any]], Scan]]) -> None:

@@ -16,8 +16,8 @@ CA = "k8s.io/cluster-autoscaler"
 CONFIG = {
     "clusterName": "ml",
     "gpuPools": [
-        {"name": "gpu-small", "instanceTypes": ["g4dn.xlarge", "g5.xlarge", "g6.xlarge"], "maxSizePerAz": 3},
-        {"name": "gpu-quad", "instanceTypes": ["g5.12xlarge", "g4dn.12xlarge"], "maxSizePerAz": 1,
+        {"name": "gpu-small", "instanceTypes": ["g5.xlarge", "g6.xlarge"], "maxSizePerAz": 3},
+        {"name": "gpu-quad", "instanceTypes": ["g5.12xlarge", "g6.12xlarge"], "maxSizePerAz": 1,
          "taints": ["team=research:NoSchedule"], "labels": {"team": "research"}, "scaleDownUnneededTime": "5m"},
     ],
 }
@@ -100,11 +100,14 @@ def test_gpu_pool_specific_tags(run: ProgramRun) -> None:
     # kubeReserved 1024 MiB and the 10% nodefs eviction threshold (10217 MiB).
     assert small[f"{CA}/node-template/resources/ephemeral-storage"][0] == "90928Mi"
     assert small[f"{CA}/node-template/resources/cpu"][0] == "3920m"
-    # The least of g4dn.xlarge (14481Mi, 29 pods) and g5/g6.xlarge (14162Mi, 58 pods).
+    # g5.xlarge and g6.xlarge alike: 4 ENIs x 14 IPv4 -> 58 pods, 14162Mi (g4dn.xlarge, 29 pods,
+    # is no longer in the pool: its T4 has 16384 MiB against their 22888).
     assert small[f"{CA}/node-template/resources/memory"][0] == "14162Mi"
-    assert small[f"{CA}/node-template/resources/pods"][0] == "29"
-    assert small[f"{CA}/node-template/autoscaling-options/scaledownunneededtime"][0] == "10m"
-    assert small[f"{CA}/node-template/label/k8s.amazonaws.com/accelerator"][0] == "nvidia-a10g-l4-t4"
+    assert small[f"{CA}/node-template/resources/pods"][0] == "58"
+    # The GPU pools' default: a short idle tail (docs/autoscaling.md, section 5).
+    assert small[f"{CA}/node-template/autoscaling-options/scaledownunneededtime"][0] == "5m"
+    assert small[f"{CA}/node-template/label/k8s.amazonaws.com/accelerator"][0] == "nvidia-a10g-l4"
+    assert small[f"{CA}/node-template/label/nvidia.com/gpu.memory"][0] == "22888"
     quad = asg_tags(gpu_groups(run, "gpu-quad")[0])
     assert quad[f"{CA}/node-template/resources/nvidia.com/gpu"][0] == "4"
     assert quad[f"{CA}/node-template/autoscaling-options/scaledownunneededtime"][0] == "5m"
@@ -177,13 +180,13 @@ def test_node_roles_have_only_node_policies(run: ProgramRun) -> None:
 def test_stack_output_describes_each_group(run: ProgramRun) -> None:
     groups = run.outputs["nodeGroups"]
     assert groups["gpu-small"]["asgNames"] == [f"ml-gpu-small-{z}" for z in ZONES[:3]]
-    assert groups["gpu-small"]["instanceTypes"] == ["g4dn.xlarge", "g5.xlarge", "g6.xlarge"]
+    assert groups["gpu-small"]["instanceTypes"] == ["g5.xlarge", "g6.xlarge"]
     assert groups["gpu-small"]["template"] == {
         "labels": {"node-pool": "gpu-small", "lifecycle": "Ec2Spot", "nvidia.com/gpu": "true",
-                   "k8s.amazonaws.com/accelerator": "nvidia-a10g-l4-t4", "nvidia.com/gpu.memory": "16384"},
+                   "k8s.amazonaws.com/accelerator": "nvidia-a10g-l4", "nvidia.com/gpu.memory": "22888"},
         "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
-        # The least allocatable of the three types (tests/test_allocatable.py shows the arithmetic).
-        "capacity": {"cpu": "3920m", "memory": "14162Mi", "pods": "29", "ephemeral-storage": "90928Mi",
+        # The least allocatable of the two types (tests/test_allocatable.py shows the arithmetic).
+        "capacity": {"cpu": "3920m", "memory": "14162Mi", "pods": "58", "ephemeral-storage": "90928Mi",
                      "nvidia.com/gpu": "1"},
     }
     assert groups["general"]["asgNames"] == ["ml-general"]

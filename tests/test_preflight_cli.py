@@ -250,7 +250,7 @@ def test_the_installed_command_finds_config_beside_the_stack_file(installed: tup
     run = run_installed(installed, "--stack-config", str(DEV_STACK), "--instance-shapes", "builtin",
                         *(str(p) for p in sorted(EXAMPLES.glob("*.yaml"))))
     assert run.returncode == 1, run.stderr
-    assert "gpu-small (g4dn.xlarge): taints nvidia.com/gpu=true:NoSchedule" in run.stdout
+    assert "gpu-small (g5.xlarge): taints nvidia.com/gpu=true:NoSchedule" in run.stdout
     assert run.stdout.rstrip().endswith("1 of 3 workload(s) would stay Pending forever.")
     lonely = tmp_path / "Pulumi.dev.yaml"
     lonely.write_text(DEV_STACK.read_text())

@@ -40,7 +40,7 @@ def test_templates_from_the_dev_config_follow_the_tags_code() -> None:
     assert gpu.capacity["nvidia.com/gpu"] == 1
     assert gpu.taints == (GPU_TAINT,) and gpu.labels["nvidia.com/gpu"] == "true"
     assert gpu.labels["kubernetes.io/arch"] == "amd64" and gpu.labels["topology.kubernetes.io/region"] == "us-east-1"
-    assert gpu.labels["node.kubernetes.io/instance-type"] == "g4dn.xlarge"
+    assert gpu.labels["node.kubernetes.io/instance-type"] == "g5.xlarge"
 
 
 def test_the_deployed_stack_output_gives_the_same_templates_as_the_config() -> None:

@@ -17,6 +17,7 @@ from components.addons.device_plugin import (
     time_slicing_config,
     time_slicing_config_file,
 )
+from components.errors import InvalidValueError
 from components.gpu import check_time_slicing_replicas
 from components.instance_catalog import KNOWN_SHAPES
 from components.node_template import InstanceShape, Taint
@@ -167,9 +168,9 @@ def test_replicas_that_are_not_whole_numbers_of_at_least_one_are_refused(bad: ob
 def test_time_slicing_on_a_general_pool_is_refused() -> None:
     with pytest.raises(ValueError, match="applies to GPU pools only"):
         check_time_slicing_replicas(2, gpu_pool=False)
-    general = NodePoolSpec(name="general", instance_types=("m5.xlarge",), time_slicing_replicas=2)
-    with pytest.raises(ValueError, match="applies to GPU pools only"):
-        build_node_template(general, [shape("m5.xlarge")])
+    # Refused when the pool is constructed, before any shape is known.
+    with pytest.raises(InvalidValueError, match="^time_slicing_replicas: got 2; .*applies to GPU pools only"):
+        NodePoolSpec(name="general", instance_types=("m5.xlarge",), time_slicing_replicas=2)
 
 
 def test_more_shared_gpus_than_pod_slots_is_refused() -> None:

@@ -67,3 +67,17 @@ def test_general_nodes_keep_todays_user_data() -> None:
     assert "featureGates" not in config["spec"]
     assert list(config["spec"]) == ["cluster", "kubelet"]
     assert render_user_data(CLUSTER, ["--x"], {}) == render_user_data(CLUSTER, ["--x"])
+
+
+def test_a_pools_max_pods_goes_to_nodeadm_as_max_pods_expression() -> None:
+    # nodeadm api/v1alpha1/nodeconfig_types.go: spec.kubelet.maxPodsExpression, a CEL expression; a
+    # constant is one. nodeadm then computes kubeReserved memory for the same pods.
+    (config,) = parse_node_configs(render_user_data(CLUSTER, ["--node-labels=node-pool=gpu"], max_pods=110))
+    assert config["spec"]["kubelet"] == {"flags": ["--node-labels=node-pool=gpu"], "maxPodsExpression": "110"}
+    # Never kubelet's own maxPods, which would leave the reservation sized for the ENI value.
+    assert "config" not in config["spec"]["kubelet"]
+
+
+def test_without_max_pods_nodeadms_rule_stands() -> None:
+    (config,) = parse_node_configs(render_user_data(CLUSTER, []))
+    assert config["spec"]["kubelet"] == {"flags": []}

@@ -62,7 +62,8 @@ SCALING_ACTIONS = (
 
 @dataclass(frozen=True)
 class AutoscaledPool:
-    """A node pool as the priority expander sees it: its name, whether it has GPUs, its ASG names.
+    """A node pool as the priority expander sees it: its name, whether it has GPUs, the names of
+    its own (Spot) ASGs and of its On-Demand fallback ASGs.
 
     The names are plain strings (ASGs are named explicitly), so the priority ConfigMap waits for
     nothing but the cluster.
@@ -71,6 +72,7 @@ class AutoscaledPool:
     name: str
     gpu: bool
     asg_names: Sequence[str]
+    on_demand_asg_names: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class ClusterAutoscalerArgs:
     general_pool_taints: Sequence[Taint] = ()
     expander: str = "priority,least-waste"
     scale_down_unneeded_time: str = "10m"
-    scale_down_delay_after_add: str = "10m"
+    scale_down_delay_after_add: str = "5m"
     scale_down_utilization_threshold: str = "0.5"
     max_node_provision_time: str = "15m"
     pod_identity_agent: pulumi.Resource | None = None
@@ -119,6 +121,10 @@ def autoscaler_arguments(args: ClusterAutoscalerArgs) -> list[str]:
         "--skip-nodes-with-local-storage=false",
         f"--scale-down-unneeded-time={args.scale_down_unneeded_time}",
         f"--scale-down-delay-after-add={args.scale_down_delay_after_add}",
+        # The delay after a scale-up holds scale-down of that group only, not of every group: a
+        # general-pool scale-up no longer keeps idle GPU nodes (flag in config/flags/flags.go,
+        # cluster-autoscaler-1.36.1; docs/autoscaling.md, section 5).
+        "--scale-down-delay-type-local=true",
         f"--scale-down-utilization-threshold={args.scale_down_utilization_threshold}",
         f"--max-node-provision-time={args.max_node_provision_time}",
         "--stderrthreshold=info",
@@ -149,20 +155,30 @@ def _exact(name: str) -> str:
     return "^" + re.escape(name).replace("\\-", "-") + "$"
 
 
-def expander_priorities(pools: Sequence[tuple[str, bool, Sequence[str]]]) -> dict[int, list[str]]:
-    """Priority -> ASG name regexes: GPU pools in the order given, then the other pools.
+def expander_priorities(pools: Sequence[AutoscaledPool | tuple[str, bool, Sequence[str]]]) -> dict[int, list[str]]:
+    """Priority -> ASG name regexes. Higher numbers win:
 
-    `pools` are (pool name, gpu, ASG names). Exact names, because a prefix of pool `gpu` would
-    also match the ASGs of a pool `gpu-large`. Higher numbers win.
+    1. the Spot groups of the GPU pools, pool by pool in the order given;
+    2. then the On-Demand fallback groups of the GPU pools, in the same order, every one below
+       every Spot group of every GPU pool: the autoscaler pays On-Demand prices only when no Spot
+       group that fits the pod can scale up (backed off after a failed scale-up, or at its max);
+    3. then the other pools.
+
+    `pools` are `AutoscaledPool`s or (pool name, gpu, ASG names). Exact names, because a prefix of
+    pool `gpu` would also match the ASGs of a pool `gpu-large`, and `<asg>` those of `<asg>-on-demand`.
     """
-    gpu = [asgs for _, is_gpu, asgs in pools if is_gpu]
-    other = [name for _, is_gpu, asgs in pools if not is_gpu for name in asgs]
+    found = [p if isinstance(p, AutoscaledPool) else AutoscaledPool(*p) for p in pools]
+    spot = [pool.asg_names for pool in found if pool.gpu]
+    on_demand = [pool.on_demand_asg_names for pool in found if pool.gpu and pool.on_demand_asg_names]
+    other = [name for pool in found if not pool.gpu for name in (*pool.asg_names, *pool.on_demand_asg_names)]
     priorities: dict[int, list[str]] = {}
-    for rank, asgs in enumerate(gpu):
-        priorities[10 * (len(gpu) - rank + 1)] = [_exact(name) for name in asgs]
+    for rank, asgs in enumerate(on_demand):
+        priorities[10 * (len(on_demand) - rank + 1)] = [_exact(name) for name in asgs]
+    for rank, asgs in enumerate(spot):
+        priorities[10 * (len(on_demand) + len(spot) - rank + 1)] = [_exact(name) for name in asgs]
     if other:
         priorities[10] = [_exact(name) for name in other]
-    return priorities
+    return dict(sorted(priorities.items(), reverse=True))
 
 
 def render_priorities(priorities: Mapping[int, Sequence[str]]) -> str:
@@ -283,8 +299,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         before_deployment.append(kubernetes_object(
             f"{name}-rolebinding", binding_manifest("RoleBinding", NAME, APP, "Role", NAME), k8s_opts))
         if "priority" in args.expander.split(","):
-            priorities = render_priorities(expander_priorities(
-                [(pool.name, pool.gpu, list(pool.asg_names)) for pool in args.pools]))
+            priorities = render_priorities(expander_priorities(args.pools))
             before_deployment.append(kubernetes_object(
                 f"{name}-priority-expander", priority_configmap_manifest(priorities), k8s_opts))
 
