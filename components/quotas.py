@@ -121,10 +121,9 @@ def nodes_by_purchase(max_size: int, on_demand_base_capacity: int, on_demand_per
 def pool_purchases(pool: NodePoolSpec, groups: int) -> dict[str, int]:
     """Purchase option -> the most nodes of `pool` it can buy, over its `groups` Auto Scaling groups
     (one per zone for a GPU pool, one for the general pool)."""
-    # `on_demand_fallback` (On-Demand when Spot has no capacity) is a pool field being added alongside;
-    # read it if present so a pool with it is checked against both quotas.
+    # A pool with an On-Demand fallback may draw on both its Spot and its On-Demand quota.
     per_group = nodes_by_purchase(pool.max_size, pool.on_demand_base_capacity, pool.on_demand_percentage_above_base,
-                                  bool(getattr(pool, "on_demand_fallback", False)))
+                                  pool.on_demand_fallback)
     return {purchase: nodes * groups for purchase, nodes in per_group.items() if nodes}
 
 
