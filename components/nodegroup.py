@@ -21,7 +21,7 @@ from .errors import InvalidValueError, within
 from .network import PrivateSubnet, cluster_tag
 from .node_role import NodeRole, NodeRoleArgs
 from .node_template import InstanceShape, NodeTemplate
-from .pool_spec import NodePoolSpec, build_node_template, check_pool_shapes
+from .pool_spec import ON_DEMAND_SUFFIX, NodePoolSpec, build_node_template, check_pool_shapes
 from .userdata import ClusterBootstrap, feature_gates, render_user_data
 
 ROOT_DEVICE = "/dev/xvda"  # the root device name of the AL2023 EKS AMIs
@@ -84,7 +84,6 @@ def instance_tags(cluster_name: str, pool: NodePoolSpec, tags: Mapping[str, str]
     return {**tags, "Name": f"{cluster_name}-{pool.name}", cluster_tag(cluster_name): "owned"}
 
 
-ON_DEMAND_SUFFIX = "-on-demand"
 
 
 @dataclass(frozen=True)

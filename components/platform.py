@@ -242,7 +242,9 @@ class GpuSpotCluster(pulumi.ComponentResource):
             "kubeconfig": cluster.kubeconfig,
             "nodeGroups": {
                 name: {"asgNames": list(group.asg_names.values()), "instanceTypes": group.instance_types,
-                       "template": group.template.to_json()}
+                       "template": group.template.to_json(),
+                       # The On-Demand fallback groups' template (only its lifecycle label differs).
+                       **({"onDemandTemplate": group.on_demand_template.to_json()} if group.on_demand_template else {})}
                 for name, group in self.node_groups.items()
             },
         }

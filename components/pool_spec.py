@@ -63,6 +63,8 @@ MAX_GROUP_SIZE = 1000  # per Auto Scaling group: a sanity bound far above any on
 MIN_ROOT_VOLUME_GIB = 20  # the AL2023 EKS AMIs' snapshot size
 MAX_ROOT_VOLUME_GIB = 16384  # gp3
 SCALE_DOWN_UNNEEDED_SECONDS = (60, 24 * 3600)
+# Names the On-Demand fallback groups of a pool (and their templates) after the Spot ones.
+ON_DEMAND_SUFFIX = "-on-demand"
 # An unset field: __post_init__ replaces it with the default of the pool's kind.
 BY_KIND: Any = None
 

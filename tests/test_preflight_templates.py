@@ -182,3 +182,18 @@ def test_the_config_templates_are_what_the_asg_tags_give_the_autoscaler(monkeypa
     # Everything else is read back unchanged.
     assert gpu_seen.labels == gpu.labels and gpu_seen.capacity == gpu.capacity
     assert general_seen == general
+
+
+def test_the_on_demand_fallback_groups_are_groups_of_their_own() -> None:
+    from components.preflight.templates import groups_from_stack_output
+    from tests.harness import run_program
+
+    run = run_program({"gpuPools": [{"name": "gpu", "instanceTypes": ["g5.xlarge"], "onDemandFallback": True}]})
+    output = run.outputs["nodeGroups"]["gpu"]
+    assert output["template"]["labels"]["lifecycle"] == "Ec2Spot"
+    assert output["onDemandTemplate"]["labels"]["lifecycle"] == "OnDemand"
+    assert "onDemandTemplate" not in run.outputs["nodeGroups"]["general"]
+    groups = {g.name: g for g in groups_from_stack_output(run.outputs)}
+    assert set(groups) == {"general", "gpu", "gpu-on-demand"}
+    assert groups["gpu-on-demand"].labels["lifecycle"] == "OnDemand"
+    assert groups["gpu-on-demand"].taints == groups["gpu"].taints

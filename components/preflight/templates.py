@@ -15,6 +15,7 @@ from typing import Any
 
 from ..instance_catalog import KNOWN_SHAPES
 from ..node_template import GPU_RESOURCE, NodeTemplate, Taint, template_from_tags
+from ..pool_spec import ON_DEMAND_SUFFIX, build_node_template
 from .errors import PreflightError
 from .inputs import read_yaml_documents
 from .quantities import parse_quantity
@@ -89,21 +90,28 @@ def groups_from_stack_output(data: object) -> list[GroupTemplate]:
     if not isinstance(data, Mapping) or not data:
         raise PreflightError("the stack output must be the 'nodeGroups' object: {pool: {instanceTypes, template}}")
     groups = []
-    for name, group in data.items():
-        template = group.get("template") if isinstance(group, Mapping) else None
-        if not isinstance(template, Mapping):
-            raise PreflightError(f"stack output nodeGroups.{name}: missing 'template'")
-        try:
-            taints = tuple(Taint(str(t["key"]), str(t.get("value") or ""), str(t["effect"]))
-                           for t in template.get("taints") or [])
-            node_template = NodeTemplate(labels={str(k): str(v) for k, v in (template.get("labels") or {}).items()},
-                                         taints=taints,
-                                         capacity={str(k): str(v) for k, v in (template.get("capacity") or {}).items()})
-            instance_types = list(group.get("instanceTypes") or [])
-        except (KeyError, TypeError, AttributeError) as error:
-            raise PreflightError(f"stack output nodeGroups.{name}.template is malformed: {error!r}") from None
-        groups.append(group_template(str(name), node_template, str(instance_types[0]) if instance_types else ""))
+    for pool, group in data.items():
+        if not isinstance(group, Mapping) or not isinstance(group.get("template"), Mapping):
+            raise PreflightError(f"stack output nodeGroups.{pool}: missing 'template'")
+        # A pool with an On-Demand fallback has a second template (its groups' lifecycle label).
+        for name, template in ((pool, group["template"]), (f"{pool}{ON_DEMAND_SUFFIX}", group.get("onDemandTemplate"))):
+            if isinstance(template, Mapping):
+                groups.append(_stack_output_group(str(name), group, template))
     return groups
+
+
+def _stack_output_group(name: str, group: Mapping[str, Any], template: Mapping[str, Any]) -> GroupTemplate:
+    """One group template from a pool's stack output (`template` or `onDemandTemplate`)."""
+    try:
+        taints = tuple(Taint(str(t["key"]), str(t.get("value") or ""), str(t["effect"]))
+                       for t in template.get("taints") or [])
+        node_template = NodeTemplate(labels={str(k): str(v) for k, v in (template.get("labels") or {}).items()},
+                                     taints=taints,
+                                     capacity={str(k): str(v) for k, v in (template.get("capacity") or {}).items()})
+        instance_types = list(group.get("instanceTypes") or [])
+    except (KeyError, TypeError, AttributeError) as error:
+        raise PreflightError(f"stack output nodeGroups.{name}: a template is malformed: {error!r}") from None
+    return group_template(name, node_template, str(instance_types[0]) if instance_types else "")
 
 
 @dataclass(frozen=True)
@@ -166,7 +174,6 @@ def groups_from_stack_config(path: str | Path, region: str = "", shape_source: s
     if not isinstance(raw, Mapping):
         raise PreflightError(f"{path}: has no 'config:' mapping")
     config = project_config(path)
-    from ..pool_spec import build_node_template
 
     match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)
     stack = match[1] if match else path.stem
@@ -180,11 +187,14 @@ def groups_from_stack_config(path: str | Path, region: str = "", shape_source: s
     except config.ConfigError as error:
         raise PreflightError(f"{path}: {error}") from None
     groups = []
-    for pool in settings.pools:
+    for pool, on_demand in [(pool, od) for pool in settings.pools for od in (False, True)
+                            if not od or pool.on_demand_fallback]:
         first = pool.instance_types[0]
-        template = build_node_template(pool, [lookup.shapes[t] for t in pool.instance_types])
+        template = build_node_template(pool, [lookup.shapes[t] for t in pool.instance_types],
+                                       on_demand_fallback=on_demand)
         seen = as_the_autoscaler_sees(template, settings.cluster.name)
-        groups.append(group_template(pool.name, seen, first, arch=lookup.architectures[first], region=region))
+        name = f"{pool.name}{ON_DEMAND_SUFFIX}" if on_demand else pool.name
+        groups.append(group_template(name, seen, first, arch=lookup.architectures[first], region=region))
     return StackTemplates(groups, f"computed from the config in {path}", lookup.source,
                           settings.device_plugin.enabled, settings.device_plugin.image)
 
