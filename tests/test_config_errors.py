@@ -105,10 +105,8 @@ def test_bad_config_is_rejected_before_any_resource(config: dict, key: str, allo
 def test_az_count_above_what_the_region_offers() -> None:
     run = run_program({"availabilityZoneCount": 4}, zones=["us-east-1a", "us-east-1b", "us-east-1c"],
                       expect_error=True)
-    assert isinstance(run.error, ConfigError)
-    assert run.error.key == "eks-gpu-spot:availabilityZoneCount"
-    assert "must be from 2 to 3: region us-east-1 has 3 Availability Zones that EKS supports" in str(run.error)
-    assert run.resources == []
+    assert_refused(run, "eks-gpu-spot:availabilityZoneCount",
+                   "must be from 2 to 3: region us-east-1 has 3 Availability Zones that EKS supports")
 
 
 def test_existing_subnets_in_one_zone() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from components.node_template import template_from_tags
 from config import ConfigError
-from tests.harness import ZONES, ProgramRun, Registered, run_program
+from tests.harness import ZONES, ProgramRun, Registered, assert_refused, run_program
 from tests.test_nodegroup import launch_template_of
 from tests.test_userdata import parse_node_configs
 
@@ -47,14 +47,7 @@ REFUSED = [
 
 @pytest.mark.parametrize(("config", "key", "allowed"), REFUSED)
 def test_refused_before_any_resource_with_one_line_naming_the_key(config: dict[str, Any], key: str, allowed: str) -> None:
-    run = run_program(config, expect_error=True)
-    assert isinstance(run.error, ConfigError), run.error
-    assert run.error.key == key
-    message = str(run.error)
-    assert message.startswith(f"config key '{key}': got ")
-    assert allowed in message
-    assert "\n" not in message
-    assert run.resources == []
+    assert_refused(run_program(config, expect_error=True), key, allowed)
 
 
 @pytest.mark.parametrize("key", ["timeSlicingReplicas", "scaleDownGpuUtilizationThreshold", "onDemandFallback"])
@@ -80,11 +73,7 @@ AWS_REFUSED = [
 
 @pytest.mark.parametrize(("config", "key", "allowed"), AWS_REFUSED)
 def test_refused_against_the_shapes_before_any_resource(config: dict[str, Any], key: str, allowed: str) -> None:
-    run = run_program(config, expect_error=True)
-    assert isinstance(run.error, ConfigError), run.error
-    assert run.error.key == key
-    assert allowed in str(run.error) and "\n" not in str(run.error)
-    assert run.resources == []
+    assert_refused(run_program(config, expect_error=True), key, allowed)
 
 
 NEAREST_GOOD = [

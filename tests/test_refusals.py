@@ -135,10 +135,8 @@ EXISTING = {"existingVpcId": "vpc-0a1b2c3d4e5f67890", "existingPrivateSubnetIds"
 def test_existing_subnets_must_belong_to_the_existing_vpc() -> None:
     run = run_program(EXISTING, subnet_zones=SUBNETS, subnet_vpcs={"subnet-0a1b2c3d4e5f6a7b9": "vpc-0ffffffffffffffff"},
                       expect_error=True)
-    assert isinstance(run.error, ConfigError)
-    assert run.error.key == "eks-gpu-spot:existingPrivateSubnetIds[1]"
-    assert "belongs to vpc-0ffffffffffffffff, not to the existing VPC vpc-0a1b2c3d4e5f67890" in str(run.error)
-    assert run.resources == []
+    assert_refused(run, "eks-gpu-spot:existingPrivateSubnetIds[1]",
+                   "belongs to vpc-0ffffffffffffffff, not to the existing VPC vpc-0a1b2c3d4e5f67890")
 
 
 def test_existing_subnet_in_a_zone_eks_refuses() -> None:
