@@ -188,11 +188,12 @@ class NodeGroup(pulumi.ComponentResource):
                 tags=args.tags,
             ), opts=child)
 
+        # `value` is always marked secret; an AMI ID is not, and previews must show when it changes.
         image_id = aws.ssm.get_parameter_output(
             name=ami_parameter_name(cluster.kubernetes_version, pool.gpu, args.shapes[0].architecture,
                                     release_version=cluster.ami_release_version),
             opts=pulumi.InvokeOutputOptions(parent=self),
-        ).value
+        ).insecure_value
         self.launch_template = self._launch_template(f"{name}-lt", args, image_id, self.template,
                                                      f"EKS {cluster.name} node pool {pool.name}")
         self.on_demand_template: NodeTemplate | None = None
@@ -216,9 +217,10 @@ class NodeGroup(pulumi.ComponentResource):
                 name + plan.key.removeprefix(pool.name),
                 name=plan.name,
                 vpc_zone_identifiers=[s.subnet_id for s in subnets],
-                min_size=pool.min_size,
+                # A fallback group holds no node of its own: it grows only when Spot cannot.
+                min_size=0 if on_demand else pool.min_size,
                 max_size=pool.max_size,
-                desired_capacity=pool.desired_size,
+                desired_capacity=0 if on_demand else pool.desired_size,
                 # Rebalancing replaces Spot instances at risk; an On-Demand group has none.
                 capacity_rebalance=not on_demand,
                 suspended_processes=["AZRebalance"] if pool.gpu else None,

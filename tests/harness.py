@@ -172,7 +172,7 @@ class ProgramMocks(pulumi.runtime.Mocks):
                                               for i, c in enumerate(self.vpc_cidrs)]}
         if token == "aws:ssm/getParameter:getParameter":
             return {"id": args.args["name"], "name": args.args["name"], "type": "String",
-                    "value": "ami-0123456789abcdef0", "arn": "arn:aws:ssm:::parameter", "version": 1}
+                    "value": "ami-0123456789abcdef0", "insecureValue": "ami-0123456789abcdef0", "arn": "arn:aws:ssm:::parameter", "version": 1}
         if token == "aws:ec2/getSubnet:getSubnet":
             subnet_id = args.args["id"]
             zone = self.subnet_zones[subnet_id]
