@@ -160,8 +160,9 @@ def node_allocatable(shape: InstanceShape, root_volume_gib: int, *,
                  - math.ceil(filesystem_mib * EVICTION_NODEFS_AVAILABLE))
     cpu = shape.vcpus * 1000 - kube_reserved_cpu_millicores(shape.vcpus)
     if min(memory, ephemeral, cpu) <= 0:
-        raise ValueError(f"{shape.instance_type} with a {root_volume_gib} GiB root volume and {pods} pods leaves "
-                         f"nothing allocatable (cpu {cpu}m, memory {memory}Mi, ephemeral-storage {ephemeral}Mi)")
+        raise InvalidValueError("max_pods" if memory <= 0 else "root_volume_gib", max_pods if memory <= 0 else root_volume_gib,
+                                f"{shape.instance_type} with a {root_volume_gib} GiB root volume and {pods} pods leaves "
+                                f"nothing allocatable (cpu {cpu}m, memory {memory}Mi, ephemeral-storage {ephemeral}Mi)")
     return Allocatable(cpu_millicores=cpu, memory_mib=memory, pods=pods, ephemeral_storage_mib=ephemeral)
 
 

@@ -53,8 +53,12 @@ def _new_vpc_zones(settings: Settings, facts: AwsFacts) -> tuple[Zone, ...]:
                                 f"must be from 2 to {len(eligible)}: region {settings.region} has {len(eligible)} "
                                 "Availability Zones that EKS supports and that offer the general pool's types"
                                 + (f" (left out: {', '.join(left_out)})" if left_out else ""))
-    # Chosen by name order among the eligible zones, so the choice stays put from one preview to the next.
-    return tuple(eligible[:count])
+    # Zones serving more GPU pools first, then by name: the choice stays put from one preview to the
+    # next, and a GPU pool whose types only some zones offer still gets them.
+    gpu_pools = settings.gpu_pools
+    ranked = sorted(eligible, key=lambda z: (-sum(_offers(facts, z, pool) for pool in gpu_pools), z.name))
+    chosen = set(ranked[:count])
+    return tuple(z for z in eligible if z in chosen)
 
 
 def _existing_vpc_zones(network: ExistingVpcSettings, facts: AwsFacts) -> tuple[Zone, ...]:

@@ -322,11 +322,18 @@ def check_pool_shapes(pool: NodePoolSpec, shapes: Mapping[str, InstanceShape]) -
             raise InvalidValueError("instance_types", instance_type,
                                     f"is {shape.architecture} but the first type {first.instance_type} is "
                                     f"{first.architecture}; a pool has one CPU architecture (one AMI)")
+    pool_shapes = [shapes[t] for t in types]
+    for shape in pool_shapes:
+        # Without VPC CNI prefix delegation (not enabled here) every pod needs a secondary IP: pods past
+        # nodeadm's ENI rule stay in ContainerCreating, which the autoscaler never answers with a node.
+        if pool.max_pods > shape.max_pods:
+            raise InvalidValueError("max_pods", pool.max_pods,
+                                    f"must not exceed what {shape.instance_type}'s network interfaces give pods "
+                                    f"({shape.max_pods}): more pods would wait for an IP address forever")
+    allocatable = pool_allocatable(pool_shapes, pool.root_volume_gib,
+                                   memory_overhead_percent=pool.memory_overhead_percent, max_pods=pool.max_pods)
     if pool.gpu:
-        pool_shapes = [shapes[t] for t in types]
         check_gpu_memory(pool_shapes)
-        allocatable = pool_allocatable(pool_shapes, pool.root_volume_gib,
-                                       memory_overhead_percent=pool.memory_overhead_percent, max_pods=pool.max_pods)
         check_time_slicing_replicas(pool.time_slicing_replicas, gpu_pool=True, gpus_per_node=first.gpu_count,
                                     max_pods=allocatable.pods)
 

@@ -110,12 +110,12 @@ def nodes_by_purchase(max_size: int, on_demand_base_capacity: int, on_demand_per
     """At most how many of one Auto Scaling group's `max_size` nodes can be Spot and On-Demand.
 
     The MixedInstancesPolicy buys the first `on_demand_base_capacity` nodes On-Demand and the given
-    percentage of the rest (EC2 rounds On-Demand up). With `on_demand_fallback` every node may end up
-    On-Demand when Spot has no capacity, so the On-Demand quota must hold all of them."""
+    percentage of the rest (EC2 rounds On-Demand up). With `on_demand_fallback` a second, all
+    On-Demand group of the same maximum stands beside it, so the On-Demand quota must hold that too."""
     base = min(on_demand_base_capacity, max_size)
     on_demand = base + math.ceil((max_size - base) * on_demand_percentage_above_base / 100)
     spot = max_size - on_demand
-    return {SPOT: spot, ON_DEMAND: max_size if on_demand_fallback else on_demand}
+    return {SPOT: spot, ON_DEMAND: on_demand + (max_size if on_demand_fallback else 0)}
 
 
 def pool_purchases(pool: NodePoolSpec, groups: int) -> dict[str, int]:

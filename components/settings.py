@@ -21,6 +21,7 @@ from .ami import check_ami_release_version
 from .errors import InvalidValueError, within
 from .logs import DEFAULT_LOG_RETENTION_DAYS, check_retention_days
 from .pool_spec import NodePoolSpec
+from .userdata import MAX_PODS_EXPRESSION_SINCE
 from .versions import (
     CLUSTER_AUTOSCALER_IMAGE_REPOSITORY,
     CLUSTER_AUTOSCALER_TAGS,
@@ -329,6 +330,20 @@ class Settings:
                 raise InvalidValueError(f"gpu_pools[{index}].name", pool.name, "must be unique among the pools")
             names.append(pool.name)
         object.__setattr__(self, "gpu_pools", pools)
+        release = self.cluster.ami_release_version
+        for path, pool in (("general_pool", self.general_pool), *((f"gpu_pools[{i}]", p) for i, p in enumerate(pools))):
+            if pool.max_pods and release and release < MAX_PODS_EXPRESSION_SINCE:
+                raise InvalidValueError(f"{path}.max_pods", pool.max_pods,
+                                        f"reaches nodeadm as maxPodsExpression, which nodeadm has only since AMI "
+                                        f"release {MAX_PODS_EXPRESSION_SINCE}; the pinned release {release} would "
+                                        "ignore it (pin a newer amiReleaseVersion)")
+        if "priority" not in self.cluster_autoscaler.expander.split(","):
+            for index, pool in enumerate(pools):
+                if pool.on_demand_fallback:
+                    raise InvalidValueError(f"gpu_pools[{index}].on_demand_fallback", True,
+                                            "needs the autoscaler's priority expander (expander 'priority' or "
+                                            "'priority,least-waste'): without it Spot and On-Demand groups tie, "
+                                            "and On-Demand may be bought while Spot is available")
         if isinstance(self.network, NewVpcSettings):
             vpc = ipaddress.IPv4Network(self.network.vpc_cidr)
             if self.cluster.service_network.overlaps(vpc):

@@ -17,6 +17,9 @@ import yaml
 from .allocatable import max_pods_expression
 
 NODECONFIG_CONTENT_TYPE = "application/node.eks.aws"
+# The first EKS AL2023 AMI release whose nodeadm reads KubeletOptions.maxPodsExpression (older ones
+# decode NodeConfig leniently and drop it without a word).
+MAX_PODS_EXPRESSION_SINCE = "v20251007"
 NODECONFIG_API_VERSION = "node.eks.aws/v1alpha1"
 
 # nodeadm feature gate (api/v1alpha1/nodeconfig_types.go, `spec.featureGates`): containerd pulls and

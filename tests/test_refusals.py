@@ -108,7 +108,8 @@ AWS_REFUSED = [
     pytest.param({"generalPool": {"instanceTypes": ["m6i.xlarge", "m6g.xlarge"]}}, {},
                  "eks-gpu-spot:generalPool.instanceTypes", "a pool has one CPU architecture", id="mixed-architecture"),
     pytest.param({"gpuPools": [{"name": "gpu", "instanceTypes": ["g5.xlarge"]}]},
-                 {"zones": ZONES[:4], "not_offered": {z: {"g5.xlarge"} for z in ZONES[:3]}},
+                 # Only us-east-1e (use1-az3, which EKS refuses) offers the type.
+                 {"zones": [*ZONES[:3], "us-east-1e"], "not_offered": {z: {"g5.xlarge"} for z in ZONES[:3]}},
                  "eks-gpu-spot:gpuPools[0].instanceTypes", "none of these types is offered in any of the cluster's zones",
                  id="gpu-type-in-no-zone"),
 ]
@@ -205,3 +206,45 @@ def test_min_size_per_az_gives_desired_within_bounds() -> None:
         assert group.inputs["minSize"] <= group.inputs["desiredCapacity"] <= group.inputs["maxSize"]
         if group.name.startswith("gpu-"):
             assert (group.inputs["minSize"], group.inputs["desiredCapacity"]) == (1, 1)
+
+
+REVIEW_REFUSED = [
+    pytest.param({"gpuPools": [{"name": "gpu", "instanceTypes": ["g4dn.xlarge"], "maxPods": 30}]},
+                 "eks-gpu-spot:gpuPools[0].maxPods", "g4dn.xlarge's network interfaces give pods (29)",
+                 id="max-pods-beyond-enis"),
+    pytest.param({"amiReleaseVersion": "v20250901", "generalPool": {"maxPods": 20}},
+                 "eks-gpu-spot:generalPool.maxPods", "only since AMI release v20251007", id="max-pods-old-ami"),
+    pytest.param({"clusterAutoscaler": {"expander": "least-waste"},
+                  "gpuPools": [{"name": "gpu", "instanceTypes": ["g5.xlarge"], "onDemandFallback": True}]},
+                 "eks-gpu-spot:gpuPools[0].onDemandFallback", "needs the autoscaler's priority expander",
+                 id="fallback-without-priority"),
+]
+
+
+@pytest.mark.parametrize(("config", "key", "allowed"), REVIEW_REFUSED)
+def test_review_findings_are_refused_before_any_resource(config: dict[str, Any], key: str, allowed: str) -> None:
+    assert_refused(run_program(config, expect_error=True), key, allowed)
+
+
+def test_fallback_groups_hold_no_node_of_their_own() -> None:
+    run = run_program({"gpuPools": [{"name": "gpu", "instanceTypes": ["g5.xlarge"], "minSizePerAz": 1,
+                                     "maxSizePerAz": 3, "onDemandFallback": True}]})
+    groups = {g.inputs["name"]: g.inputs for g in run.of_type("aws:autoscaling/group:Group")}
+    spot, on_demand = groups["eks-gpu-spot-test-gpu-us-east-1a"], groups["eks-gpu-spot-test-gpu-us-east-1a-on-demand"]
+    assert (spot["minSize"], spot["desiredCapacity"], spot["maxSize"]) == (1, 1, 3)
+    assert (on_demand["minSize"], on_demand["desiredCapacity"], on_demand["maxSize"]) == (0, 0, 3)
+
+
+def test_zones_serving_gpu_pools_come_first() -> None:
+    # The GPU type is offered only in us-east-1d and us-east-1f: they are chosen, plus us-east-1a.
+    run = run_program({"gpuPools": [{"name": "gpu", "instanceTypes": ["g6e.xlarge"]}]}, zones=list(ZONES),
+                      not_offered={z: {"g6e.xlarge"} for z in ("us-east-1a", "us-east-1b", "us-east-1c")})
+    zones = {s.inputs["availabilityZone"] for s in run.of_type("aws:ec2/subnet:Subnet")}
+    assert zones == {"us-east-1a", "us-east-1d", "us-east-1f"}
+    gpu = sorted(g.inputs["name"] for g in run.of_type("aws:autoscaling/group:Group") if g.inputs["name"].startswith("eks-gpu-spot-test-gpu-"))
+    assert gpu == ["eks-gpu-spot-test-gpu-us-east-1d", "eks-gpu-spot-test-gpu-us-east-1f"]
+
+
+def test_the_ami_id_is_not_hidden_as_a_secret() -> None:
+    run = run_program({})
+    assert {lt.inputs["imageId"] for lt in run.of_type("aws:ec2/launchTemplate:LaunchTemplate")} == {"ami-0123456789abcdef0"}

@@ -98,3 +98,13 @@ def test_the_autoscaler_image_follows_the_cluster_minor() -> None:
     assert settings().cluster_autoscaler.image.endswith(":v1.35.2")
     pinned = settings(cluster=ClusterSettings(name="ml", kubernetes_version="1.34"))
     assert pinned.cluster_autoscaler.image.endswith(":v1.34.5")
+
+
+def test_a_node_with_nothing_allocatable_is_refused_with_the_field() -> None:
+    from components.allocatable import node_allocatable
+
+    tiny = InstanceShape("t3.nano", 2, 256, max_pods=4, default_card_enis=2, ipv4_per_eni=2)
+    with pytest.raises(InvalidValueError) as raised:
+        node_allocatable(tiny, 20, max_pods=4)
+    assert raised.value.field == "max_pods"
+    assert "leaves nothing allocatable" in str(raised.value)
