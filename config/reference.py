@@ -159,8 +159,9 @@ ROWS: list[Row] = [
     ("gpuPools[].scaleDownGpuUtilizationThreshold", "number", lambda: "unset (the autoscaler's `0.5`)",
      "0 to 1: the per-group GPU utilization at or below which a node may be removed"),
     ("gpuPools[].onDemandFallback", "boolean", lambda: shown(GPU.on_demand_fallback),
-     "add one all On-Demand ASG per zone (`<pool>-<zone>-on-demand`), ranked below every Spot group, used "
-     "only when Spot scale-ups fail; refused with `onDemandPercentageAboveBase: 100` "
+     "add one all On-Demand ASG per zone (`<pool>-<zone>-on-demand`, min 0, the pool's max), ranked below every "
+     "Spot group: used when a Spot scale-up fails or the Spot group is at its max, so a zone can run up to twice "
+     "`maxSizePerAz`; needs the `priority` expander; refused with `onDemandPercentageAboveBase: 100` "
      "([autoscaling](autoscaling.md#4-spot-capacity-failures-how-soon-ca-gives-up-on-a-group))"),
     ("<pool>.maxPods", "integer", lambda: f"{both('max_pods')} (nodeadm's ENI rule)",
      "kubelet's max pods; reaches nodeadm as `maxPodsExpression`, so its memory reservation and the "
