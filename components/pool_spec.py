@@ -86,6 +86,14 @@ GENERAL_POOL_DEFAULTS = PoolDefaults(("m6i.xlarge", "m6a.xlarge", "m5.xlarge", "
 # with them (gpu.check_gpu_memory). Unneeded time 5m: a short idle tail at GPU prices
 # (docs/autoscaling.md, section 5: at most 6 GPU instance-minutes per scale-out with the
 # autoscaler's 5m scale-down delay after add).
+# Throughput 600 MiB/s: GPU pools pull large images (CUDA, model servers) with nodeadm's FastImagePull on (see
+# userdata.py). nodeadm's docs (doc/examples.md, "Enabling fast image pull") recommend at least
+# 600 MiB/s; below that parallel pull can be slower than serial. 600 MiB/s is about what the
+# default GPU types can take in anyway (EBS burst bandwidth of g4dn/g5 .xlarge up to 3.5 Gbps,
+# g6.xlarge/.2xlarge up to 5 Gbps, ~596 MiB/s, per the EC2 instance type specifications; see
+# `aws ec2 describe-instance-types --query 'InstanceTypes[].EbsInfo'`), and it fits under the baseline 3,000 IOPS
+# (3,000 x 0.25 = 750 MiB/s), so no IOPS are bought. Large pools (12xlarge: 16-20 Gbps) may set
+# 1,000 MiB/s with 4,000 IOPS.
 GPU_POOL_DEFAULTS = PoolDefaults(("g5.xlarge", "g6.xlarge"),
                                  min_size=0, max_size=2, root_volume_gib=100, scale_down_unneeded_time="5m",
                                  root_volume_throughput_mibps=600)
@@ -350,15 +358,6 @@ GP3_BASELINE_THROUGHPUT_MIBPS = 125
 GP3_MAX_THROUGHPUT_MIBPS = 1000
 GP3_MAX_MIBPS_PER_IOPS = 0.25
 
-# GPU pools pull large images (CUDA, model servers) with nodeadm's FastImagePull on (see
-# userdata.py). nodeadm's docs (doc/examples.md, "Enabling fast image pull") recommend at least
-# 600 MiB/s; below that parallel pull can be slower than serial. 600 MiB/s is about what the
-# default GPU types can take in anyway (EBS burst bandwidth of g4dn/g5 .xlarge up to 3.5 Gbps,
-# g6.xlarge/.2xlarge up to 5 Gbps, ~596 MiB/s, per the EC2 instance type specifications; see
-# `aws ec2 describe-instance-types --query 'InstanceTypes[].EbsInfo'`), and it fits under the baseline 3,000 IOPS
-# (3,000 x 0.25 = 750 MiB/s), so no IOPS are bought. Large pools (12xlarge: 16-20 Gbps) may set
-# 1,000 MiB/s with 4,000 IOPS.
-GPU_DEFAULT_ROOT_VOLUME_THROUGHPUT_MIBPS = 600
 
 
 def check_gp3_iops(iops: int, size_gib: int) -> None:
@@ -434,8 +433,8 @@ def build_node_template(spec: NodePoolSpec, shapes: Sequence[InstanceShape], *,
     labels.update(spec.labels)
     options: dict[str, str] = {}
     if spec.scale_down_gpu_utilization_threshold is not None:
-        threshold = check_gpu_utilization_threshold(spec.scale_down_gpu_utilization_threshold, gpu_pool=spec.gpu)
-        options["scaledowngpuutilizationthreshold"] = f"{threshold:g}"  # CA parses it with strconv.ParseFloat
+        # CA parses it with strconv.ParseFloat.
+        options["scaledowngpuutilizationthreshold"] = f"{spec.scale_down_gpu_utilization_threshold:g}"
     return NodeTemplate(
         labels=labels,
         taints=spec.all_taints(),
