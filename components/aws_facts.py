@@ -104,12 +104,10 @@ def service_quotas(quotas: Iterable[ec2_quotas.Quota]) -> tuple[dict[str, float 
 def read(settings: Settings) -> AwsFacts:
     """Everything `plan_cluster` checks. An instance type no zone of the region offers (unknown or
     unavailable) is refused here, naming the pool setting, before its shape is asked for."""
-    pool_paths = [("general_pool", settings.general_pool),
-                  *((f"gpu_pools[{i}]", pool) for i, pool in enumerate(settings.gpu_pools))]
     types = list(dict.fromkeys(t for pool in settings.pools for t in pool.instance_types))
     offered = offerings(types)
     anywhere = set().union(*offered.values()) if offered else set()
-    for path, pool in pool_paths:
+    for path, pool in settings.pool_paths():
         for index, instance_type in enumerate(pool.instance_types):
             if instance_type not in anywhere:
                 raise InvalidValueError(f"{path}.instance_types[{index}]", instance_type,

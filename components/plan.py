@@ -34,11 +34,6 @@ class ClusterPlan:
     notes: tuple[str, ...] = ()
 
 
-def _pool_paths(settings: Settings) -> list[tuple[str, NodePoolSpec]]:
-    return [("general_pool", settings.general_pool),
-            *((f"gpu_pools[{i}]", pool) for i, pool in enumerate(settings.gpu_pools))]
-
-
 def _offers(facts: AwsFacts, zone: Zone, pool: NodePoolSpec) -> bool:
     return bool(facts.offerings.get(zone.zone_id, frozenset()) & set(pool.instance_types))
 
@@ -95,12 +90,12 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
                                         f"must not overlap the CIDR {cidr} of the existing VPC {network.vpc_id}")
     else:
         zones = _new_vpc_zones(settings, facts)
-    for path, pool in _pool_paths(settings):
+    for path, pool in settings.pool_paths():
         with within(path):
             check_pool_shapes(pool, facts.shapes)
 
     pool_zones: dict[str, tuple[str, ...]] = {settings.general_pool.name: tuple(dict.fromkeys(z.name for z in zones))}
-    for path, pool in _pool_paths(settings)[1:]:
+    for path, pool in settings.pool_paths()[1:]:
         offered = tuple(dict.fromkeys(z.name for z in zones if _offers(facts, z, pool)))
         if not offered:
             raise InvalidValueError(f"{path}.instance_types", list(pool.instance_types),
@@ -116,7 +111,7 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
     for public in (True, False):
         tags = [*user_tags.items(), ("Name", "x"), *subnet_tags(settings.cluster.name, public).items()]
         validation.tags_as_sent("cluster.tags", dict(settings.cluster.tags), tags, "each subnet")
-    for path, pool in _pool_paths(settings):
+    for path, pool in settings.pool_paths():
         check_node_group_tags(settings.cluster.name, pool, [facts.shapes[t] for t in pool.instance_types],
                               pool_zones[pool.name], propagated_tags, user_tags,
                               labels_field=f"{path}.labels", tags_field="cluster.tags")

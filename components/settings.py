@@ -331,7 +331,7 @@ class Settings:
             names.append(pool.name)
         object.__setattr__(self, "gpu_pools", pools)
         release = self.cluster.ami_release_version
-        for path, pool in (("general_pool", self.general_pool), *((f"gpu_pools[{i}]", p) for i, p in enumerate(pools))):
+        for path, pool in self.pool_paths():
             if pool.max_pods and release and release < MAX_PODS_EXPRESSION_SINCE:
                 raise InvalidValueError(f"{path}.max_pods", pool.max_pods,
                                         f"reaches nodeadm as maxPodsExpression, which nodeadm has only since AMI "
@@ -356,3 +356,8 @@ class Settings:
     @property
     def pools(self) -> tuple[NodePoolSpec, ...]:
         return (self.general_pool, *self.gpu_pools)
+
+    def pool_paths(self) -> list[tuple[str, NodePoolSpec]]:
+        """Each pool with its field path in these settings (`general_pool`, `gpu_pools[1]`), for errors."""
+        return [("general_pool", self.general_pool),
+                *((f"gpu_pools[{index}]", pool) for index, pool in enumerate(self.gpu_pools))]

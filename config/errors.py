@@ -86,8 +86,6 @@ def stack_keys(project: str, prefix: str = "") -> Iterator[None]:
 
 def check_instance_shapes(settings: Settings, shapes: Mapping[str, InstanceShape]) -> None:
     """The package's per-pool shape check (`pool_spec.check_pool_shapes`), worded with stack keys."""
-    pools = [("general_pool", settings.general_pool),
-             *((f"gpu_pools[{i}]", pool) for i, pool in enumerate(settings.gpu_pools))]
-    for path, pool in pools:
+    for path, pool in settings.pool_paths():
         with stack_keys(settings.project, path):
             check_pool_shapes(pool, shapes)
