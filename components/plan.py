@@ -17,7 +17,7 @@ from .errors import InvalidValueError, within
 from .network import subnet_tags
 from .nodegroup import check_node_group_tags
 from .pool_spec import NodePoolSpec, check_pool_shapes
-from .settings import PROJECT_TAG, ExistingVpcSettings, Settings
+from .settings import ExistingVpcSettings, Settings
 
 # EKS refuses control-plane subnets in these zone IDs (EKS network requirements); use1-az3 also
 # lacks most current instance families.
@@ -107,7 +107,7 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
                          f"of {', '.join(pool.instance_types)}")
         pool_zones[pool.name] = offered
 
-    user_tags = {**settings.cluster.tags, PROJECT_TAG: settings.cluster.name}
+    user_tags = settings.cluster.resource_tags
     for public in (True, False):
         tags = [*user_tags.items(), ("Name", "x"), *subnet_tags(settings.cluster.name, public).items()]
         validation.tags_as_sent("cluster.tags", dict(settings.cluster.tags), tags, "each subnet")

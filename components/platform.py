@@ -27,7 +27,7 @@ from .node_role import NodeRole, NodeRoleArgs
 from .nodegroup import NodeGroup, NodeGroupArgs
 from .plan import ClusterPlan, plan_cluster
 from .quotas import pool_needs, quota_warnings
-from .settings import PROJECT_TAG, ExistingVpcSettings, Settings
+from .settings import ExistingVpcSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         cluster_name = settings.cluster.name
         self.settings = settings
-        tags = {**settings.cluster.tags, PROJECT_TAG: cluster_name}
+        tags = settings.cluster.resource_tags
         partition = partition_for_region(settings.region)
         warn_if_api_open_to_the_world(settings)
 

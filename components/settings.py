@@ -123,6 +123,11 @@ class ClusterSettings:
         object.__setattr__(self, "managed_addon_versions", versions)
 
     @property
+    def resource_tags(self) -> dict[str, str]:
+        """The tags of every AWS resource of the cluster: the user's and the project's own."""
+        return {**self.tags, PROJECT_TAG: self.name}
+
+    @property
     def service_network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.service_cidr)
 
