@@ -75,15 +75,14 @@ def asg_tags(cluster_name: str, template: NodeTemplate, name: str, propagated: M
     found = [(key, value, False) for key, value in template.autoscaler_tags(cluster_name).items()]
     found.append(("Name", name, True))
     found.extend((key, value, True) for key, value in propagated.items())
-    found.extend((key, value, False) for key, value in tags.items() if key not in dict.fromkeys(k for k, _, _ in found))
+    taken = {key for key, _, _ in found}
+    found.extend((key, value, False) for key, value in tags.items() if key not in taken)
     return found
 
 
 def instance_tags(cluster_name: str, pool: NodePoolSpec, tags: Mapping[str, str]) -> dict[str, str]:
     """The tags the launch template puts on each instance and volume."""
     return {**tags, "Name": f"{cluster_name}-{pool.name}", cluster_tag(cluster_name): "owned"}
-
-
 
 
 @dataclass(frozen=True)
@@ -106,13 +105,6 @@ def asg_plans(cluster_name: str, pool: NodePoolSpec, zones: Sequence[str]) -> li
     if pool.on_demand_fallback:
         plans += [AsgPlan(p.key + ON_DEMAND_SUFFIX, p.name + ON_DEMAND_SUFFIX, p.zone, True) for p in list(plans)]
     return plans
-
-
-def asg_names(cluster_name: str, pool: NodePoolSpec, zones: Sequence[str]) -> dict[str, str]:
-    """ASG key -> ASG name: one group over all zones, or one per zone for a GPU pool (and one
-    On-Demand group per zone with `on_demand_fallback`). The key (`<pool>`, `<pool>-<zone>` or
-    `<pool>-<zone>-on-demand`) names the group's resources and stays when other groups change."""
-    return {plan.key: plan.name for plan in asg_plans(cluster_name, pool, zones)}
 
 
 def check_node_group_tags(cluster_name: str, pool: NodePoolSpec, shapes: Sequence[InstanceShape],
