@@ -38,6 +38,6 @@ up preview destroy outputs kubeconfig:
 backend:
 	@STACK=$(STACK) ./scripts/stack.sh backend
 
-# No AWS account and no Pulumi CLI: the program under the test mocks, written to rendered/$(STACK)/.
+# No AWS account and no Pulumi CLI: the program run offline (components/offline.py), written to rendered/$(STACK)/.
 render: $(VENV)/.installed
-	$(VENV)/bin/python scripts/render.py --stack $(STACK)
+	$(VENV)/bin/python -m components.render --stack $(STACK)

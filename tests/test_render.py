@@ -1,9 +1,10 @@
-"""`make render` (scripts/render.py): what a stack would deploy, written as files, offline."""
+"""`make render` (components/render.py): what a stack would deploy, written as files, offline."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,14 +16,14 @@ import yaml
 
 from tests.harness import ROOT, run_program, stack_config
 
-RENDER = ROOT / "scripts" / "render.py"
 
-
-def render(stack: str, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    # A separate process, as `make render` runs it; PATH without pulumi or aws proves it needs neither.
+def render(stack: str, out: Path, project_dir: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
+    # A separate process, as `make render` runs it (`python -m components.render` from the project);
+    # PATH without pulumi or aws proves it needs neither.
     environment = {"PATH": str(Path(sys.executable).parent), "HOME": str(out.parent), **env}
-    return subprocess.run([sys.executable, str(RENDER), "--stack", stack, "--out", str(out)],
-                          capture_output=True, text=True, env=environment, cwd=out.parent, timeout=300, check=False)
+    return subprocess.run([sys.executable, "-m", "components.render", "--stack", stack, "--out", str(out),
+                           "--project-dir", str(project_dir)],
+                          capture_output=True, text=True, env=environment, cwd=ROOT, timeout=300, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +123,34 @@ def test_rendered_is_git_ignored() -> None:
     for path in ("rendered/dev/aws-resources.json", "rendered/dev/daemonset-kube-system-x.yaml"):
         result = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, env={**os.environ}, check=False)
         assert result.returncode == 0, path
+
+
+def test_prod_renders_in_its_own_region_and_names_us_east_1_nowhere(tmp_path: Path) -> None:
+    out = tmp_path / "prod"
+    result = render("prod", out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Rendered stack prod (us-west-2)" in result.stdout
+    texts = [result.stdout, *(path.read_text() for path in out.iterdir())]
+    assert not [text for text in texts if "us-east-1" in text]
+    resources = json.loads((out / "aws-resources.json").read_text())
+    subnets = [r["inputs"]["availabilityZone"] for r in resources if r["type"] == "aws:ec2/subnet:Subnet"]
+    assert subnets and all(zone.startswith("us-west-2") for zone in subnets)
+    queue_url = yaml.safe_load((out / "deployment-kube-system-aws-node-termination-handler.yaml").read_text())
+    env = {e["name"]: e.get("value") for e in queue_url["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["QUEUE_URL"].startswith("https://sqs.us-west-2.amazonaws.com/")
+
+
+def test_a_type_the_offline_table_lacks_is_blamed_on_the_table_not_on_the_region(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(
+        "venv", ".venv-checkov", ".git", "rendered", "__pycache__", ".pytest_cache", ".ruff_cache", "tests"))
+    config = stack_config(ROOT / "Pulumi.dev.yaml")
+    config["eks-gpu-spot:gpuPools"] = [{"name": "gpu-next", "instanceTypes": ["g99.xlarge"]}]
+    (project / "Pulumi.next.yaml").write_text(yaml.safe_dump({"config": config}))
+    result = render("next", tmp_path / "out", project_dir=project)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "error: config key 'eks-gpu-spot:gpuPools[0].instanceTypes[0]': got 'g99.xlarge'; the offline instance "
+        "table (components/instance_catalog.py) lacks this type, so this render cannot show it; a real `pulumi "
+        "preview` asks EC2"]

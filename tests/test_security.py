@@ -18,6 +18,7 @@ from tests.harness import ACCOUNT, REGION, ROOT, ProgramRun, Registered, run_pro
 
 DEV = stack_config(ROOT / "Pulumi.dev.yaml")
 PROD = stack_config(ROOT / "Pulumi.prod.yaml")
+PROD_REGION = PROD["aws:region"]
 SECURITY_DOC = (ROOT / "docs" / "security.md").read_text()
 _runs: dict[str, ProgramRun] = {}
 
@@ -83,12 +84,12 @@ def test_prod_sends_all_vpc_traffic_to_a_log_group_with_a_retention() -> None:
     vpc = run.one("aws:ec2/vpc:Vpc")
     assert group.inputs["name"] == "/aws/vpc-flow-logs/eks-gpu-spot-prod"
     assert group.inputs["retentionInDays"] == 365
-    group_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/vpc-flow-logs/eks-gpu-spot-prod"
+    group_arn = f"arn:aws:logs:{PROD_REGION}:{ACCOUNT}:log-group:/aws/vpc-flow-logs/eks-gpu-spot-prod"
     assert flow_log.inputs["vpcId"] == f"{vpc.name}-id"
     assert flow_log.inputs["trafficType"] == "ALL"
     assert flow_log.inputs["logDestinationType"] == "cloud-watch-logs"
     assert flow_log.inputs["logDestination"] == group_arn
-    assert flow_log.inputs["iamRoleArn"] == f"arn:aws:mock:{REGION}:{ACCOUNT}:role/{role.name}"
+    assert flow_log.inputs["iamRoleArn"] == f"arn:aws:mock:{PROD_REGION}:{ACCOUNT}:role/{role.name}"
     assert policy.urn in flow_log.depends_on
 
 
@@ -99,9 +100,9 @@ def test_the_flow_log_role_is_for_this_accounts_flow_logs_and_writes_only_its_gr
     assert trust["Action"] == "sts:AssumeRole"
     assert trust["Condition"] == {
         "StringEquals": {"aws:SourceAccount": ACCOUNT},
-        "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc-flow-log/*"},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{PROD_REGION}:{ACCOUNT}:vpc-flow-log/*"},
     }
-    group_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/vpc-flow-logs/eks-gpu-spot-prod"
+    group_arn = f"arn:aws:logs:{PROD_REGION}:{ACCOUNT}:log-group:/aws/vpc-flow-logs/eks-gpu-spot-prod"
     write, find = statements(document(policy.inputs["policy"]))
     assert set(write["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}
     assert write["Resource"] == [group_arn, f"{group_arn}:log-stream:*"]

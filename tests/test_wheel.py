@@ -16,12 +16,13 @@ import pytest
 
 from tests.harness import ROOT
 
+CONSUMER = ROOT / "examples" / "consumer"
+
 RUNNER = """
-import json, sys
-sys.path.insert(0, {root!r})  # the mocks harness only; eks_gpu_spot itself must come from the wheel
+import json
 import eks_gpu_spot
-from tests.harness import run_program
-run = run_program({{}}, main={main!r}, project="eks-gpu-spot-consumer")
+from eks_gpu_spot.offline import run_program
+run = run_program({{}}, main={main!r}, project="eks-gpu-spot-consumer", stack="dev")
 print(json.dumps({{
     "package": eks_gpu_spot.__file__,
     "types": sorted({{r.type for r in run.resources}}),
@@ -30,7 +31,7 @@ print(json.dumps({{
     "access_entries": [r.inputs["principalArn"] for r in run.of_type("aws:eks/accessEntry:AccessEntry")],
 }}))
 # The region comes from the stack's aws:region, not from the example's code.
-other = run_program({{"aws:region": "eu-west-1"}}, main={main!r}, project="eks-gpu-spot-consumer")
+other = run_program({{"aws:region": "eu-west-1"}}, main={main!r}, project="eks-gpu-spot-consumer", stack="dev")
 print(json.dumps(sorted({{env["value"] for r in other.of_type("kubernetes:apps/v1:Deployment")
                          for c in r.inputs["spec"]["template"]["spec"]["containers"]
                          for env in c.get("env", []) if env["name"] == "AWS_REGION"}})))
@@ -87,8 +88,10 @@ def test_building_the_wheel_prints_no_warning(build: Build) -> None:
     assert "deprecat" not in build.log.lower(), build.log
 
 
-def test_wheel_installs_and_runs_the_consumer_example(wheel: Path, tmp_path: Path) -> None:
-    fresh = tmp_path / "fresh"
+@pytest.fixture(scope="module")
+def fresh(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the wheel installed (and its console scripts)."""
+    fresh = tmp_path_factory.mktemp("fresh")
     venv.create(fresh, with_pip=True)
     python = fresh / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True)
@@ -96,9 +99,12 @@ def test_wheel_installs_and_runs_the_consumer_example(wheel: Path, tmp_path: Pat
     fresh_site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                      check=True, capture_output=True, text=True).stdout.strip())
     (fresh_site / "test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return fresh
 
-    main = ROOT / "examples" / "consumer" / "__main__.py"
-    result = subprocess.run([str(python), "-c", RUNNER.format(root=str(ROOT), main=str(main))],
+
+def test_wheel_installs_and_runs_the_consumer_example(fresh: Path, tmp_path: Path) -> None:
+    main = CONSUMER / "__main__.py"
+    result = subprocess.run([str(fresh / "bin" / "python"), "-c", RUNNER.format(main=str(main))],
                             check=True, capture_output=True, text=True, cwd=tmp_path)
     report = json.loads(result.stdout.strip().splitlines()[-2])
     assert json.loads(result.stdout.strip().splitlines()[-1]) == ["eu-west-1"]
@@ -132,3 +138,18 @@ def test_the_consumer_installs_the_package_from_this_checkout() -> None:
     # Pulumi runs pip in the consumer's folder: the path must lead to this project.
     assert (consumer / "../../pyproject.toml").resolve() == ROOT / "pyproject.toml"
     assert "us-east-1" not in (consumer / "__main__.py").read_text()
+
+
+def test_the_installed_render_command_renders_the_consumers_stack(fresh: Path, tmp_path: Path) -> None:
+    # What examples/consumer/README.md tells a library user to run: no AWS account, no Pulumi CLI.
+    out = tmp_path / "rendered"
+    result = subprocess.run([str(fresh / "bin" / "eks-gpu-spot-render"), "--stack", "dev", "--out", str(out)],
+                            capture_output=True, text=True, cwd=CONSUMER, check=False,
+                            env={"PATH": str(fresh / "bin"), "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Rendered stack dev (us-east-1)" in result.stdout
+    resources = json.loads((out / "aws-resources.json").read_text())
+    groups = sorted(r["inputs"]["name"] for r in resources if r["type"] == "aws:autoscaling/group:Group")
+    assert groups == ["research-general", "research-gpu-l40s-us-east-1a", "research-gpu-l40s-us-east-1b",
+                      "research-gpu-t4-us-east-1a", "research-gpu-t4-us-east-1b"]
+    assert (out / "deployment-kube-system-cluster-autoscaler.yaml").is_file()
