@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from . import instance_catalog as catalog
 from . import quotas as ec2_quotas
-from .errors import InvalidValueError
+from .errors import Checks, InvalidValueError
 from .node_template import InstanceShape
 from .settings import ExistingVpcSettings, Settings
 
@@ -107,12 +107,15 @@ def read(settings: Settings) -> AwsFacts:
     types = list(dict.fromkeys(t for pool in settings.pools for t in pool.instance_types))
     offered = offerings(types)
     anywhere = set().union(*offered.values()) if offered else set()
+    checks = Checks()
     for path, pool in settings.pool_paths():
         for index, instance_type in enumerate(pool.instance_types):
             if instance_type not in anywhere:
-                raise InvalidValueError(f"{path}.instance_types[{index}]", instance_type,
-                                        f"no Availability Zone of {settings.region} offers this instance type "
-                                        "(unknown, or not available in this region)")
+                with checks.check():
+                    raise InvalidValueError(f"{path}.instance_types[{index}]", instance_type,
+                                            f"no Availability Zone of {settings.region} offers this instance type "
+                                            "(unknown, or not available in this region)")
+    checks.done()
     network = settings.network
     vpc_cidrs: tuple[str, ...] = ()
     subnets: dict[str, Subnet] = {}

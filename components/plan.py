@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from . import validation
 from .aws_facts import AwsFacts, Zone
-from .errors import InvalidValueError, within
+from .errors import Checks, InvalidValueError
 from .network import subnet_tags
 from .nodegroup import check_node_group_tags
 from .pool_spec import NodePoolSpec, check_pool_shapes
@@ -90,17 +90,21 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
                                         f"must not overlap the CIDR {cidr} of the existing VPC {network.vpc_id}")
     else:
         zones = _new_vpc_zones(settings, facts)
+    # Each pool is checked on its own, so that one run reports every pool at fault.
+    checks = Checks()
     for path, pool in settings.pool_paths():
-        with within(path):
+        with checks.check(path):
             check_pool_shapes(pool, facts.shapes)
 
     pool_zones: dict[str, tuple[str, ...]] = {settings.general_pool.name: tuple(dict.fromkeys(z.name for z in zones))}
     for path, pool in settings.pool_paths()[1:]:
         offered = tuple(dict.fromkeys(z.name for z in zones if _offers(facts, z, pool)))
         if not offered:
-            raise InvalidValueError(f"{path}.instance_types", list(pool.instance_types),
-                                    "none of these types is offered in any of the cluster's zones ("
-                                    + ", ".join(f"{z.name} ({z.zone_id})" for z in zones) + ")")
+            with checks.check():
+                raise InvalidValueError(f"{path}.instance_types", list(pool.instance_types),
+                                        "none of these types is offered in any of the cluster's zones ("
+                                        + ", ".join(f"{z.name} ({z.zone_id})" for z in zones) + ")")
+            continue
         skipped = [z.name for z in zones if z.name not in offered]
         if skipped:
             notes.append(f"GPU pool '{pool.name}': no Auto Scaling group in {', '.join(skipped)}, which offers none "
@@ -110,9 +114,13 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
     user_tags = settings.cluster.resource_tags
     for public in (True, False):
         tags = [*user_tags.items(), ("Name", "x"), *subnet_tags(settings.cluster.name, public).items()]
-        validation.tags_as_sent("cluster.tags", dict(settings.cluster.tags), tags, "each subnet")
+        with checks.check():
+            validation.tags_as_sent("cluster.tags", dict(settings.cluster.tags), tags, "each subnet")
     for path, pool in settings.pool_paths():
-        check_node_group_tags(settings.cluster.name, pool, [facts.shapes[t] for t in pool.instance_types],
-                              pool_zones[pool.name], propagated_tags, user_tags,
-                              labels_field=f"{path}.labels", tags_field="cluster.tags")
+        if checks.ok(path) and pool.name in pool_zones:
+            with checks.check():
+                check_node_group_tags(settings.cluster.name, pool, [facts.shapes[t] for t in pool.instance_types],
+                                      pool_zones[pool.name], propagated_tags, user_tags,
+                                      labels_field=f"{path}.labels", tags_field="cluster.tags")
+    checks.done()
     return ClusterPlan(zones=zones, pool_zones=pool_zones, notes=tuple(notes))

@@ -18,7 +18,7 @@ from .allocatable import (
     check_memory_overhead_percent,
     pool_allocatable,
 )
-from .errors import InvalidValueError, within
+from .errors import Checks, InvalidValueError, within
 from .gpu import (
     DEVICE_PLUGIN_CONFIG_LABEL,
     GPU_MEMORY_LABEL,
@@ -152,8 +152,10 @@ class NodePoolSpec:
     on_demand_fallback: bool = False
 
     def __post_init__(self) -> None:
+        # Every default depends on the kind of pool: a wrong `gpu` stops here.
         gpu = validation.boolean("gpu", self.gpu)
         defaults = pool_defaults(gpu)
+        checks = Checks()
 
         def resolve(name: str, default: object) -> object:
             value = getattr(self, name)
@@ -162,62 +164,90 @@ class NodePoolSpec:
                 return default
             return value
 
-        validation.string("name", self.name, pattern=POOL_NAME,
-                          allowed="must be 2-32 lowercase letters, digits or '-', starting with a letter")
-        types = validation.string_list("instance_types", resolve("instance_types", defaults.instance_types),
-                                       "instance types")
-        if not 1 <= len(types) <= MAX_INSTANCE_TYPES:
-            raise InvalidValueError("instance_types", list(types),
-                                    f"must list 1 to {MAX_INSTANCE_TYPES} instance types")
-        for index, instance_type in enumerate(types):
-            validation.string(f"instance_types[{index}]", instance_type, pattern=INSTANCE_TYPE,
-                              allowed="must be an EC2 instance type such as 'g5.xlarge'")
-        validation.unique("instance_types", types)
-        object.__setattr__(self, "instance_types", types)
+        with checks.check():
+            validation.string("name", self.name, pattern=POOL_NAME,
+                              allowed="must be 2-32 lowercase letters, digits or '-', starting with a letter")
+        with checks.check():
+            types = validation.string_list("instance_types", resolve("instance_types", defaults.instance_types),
+                                           "instance types")
+            if not 1 <= len(types) <= MAX_INSTANCE_TYPES:
+                raise InvalidValueError("instance_types", list(types),
+                                        f"must list 1 to {MAX_INSTANCE_TYPES} instance types")
+            object.__setattr__(self, "instance_types", types)
+            for index, instance_type in enumerate(types):
+                with checks.check():
+                    validation.string(f"instance_types[{index}]", instance_type, pattern=INSTANCE_TYPE,
+                                      allowed="must be an EC2 instance type such as 'g5.xlarge'")
+            validation.unique("instance_types", types)
 
-        minimum = validation.whole_number("min_size", resolve("min_size", defaults.min_size), 0, MAX_GROUP_SIZE)
-        maximum = validation.whole_number("max_size", resolve("max_size", defaults.max_size), 1, MAX_GROUP_SIZE)
-        if minimum > maximum:
-            raise InvalidValueError("min_size", minimum, f"must not exceed the maximum size ({maximum})")
-        desired = validation.whole_number("desired_size", resolve("desired_size", minimum), 0, MAX_GROUP_SIZE)
-        if not minimum <= desired <= maximum:
-            raise InvalidValueError("desired_size", desired,
-                                    f"must lie between the minimum ({minimum}) and maximum ({maximum}) sizes")
-        root = validation.whole_number("root_volume_gib", resolve("root_volume_gib", defaults.root_volume_gib),
-                                       MIN_ROOT_VOLUME_GIB, MAX_ROOT_VOLUME_GIB)
+        with checks.check():
+            validation.whole_number("min_size", resolve("min_size", defaults.min_size), 0, MAX_GROUP_SIZE)
+        with checks.check():
+            validation.whole_number("max_size", resolve("max_size", defaults.max_size), 1, MAX_GROUP_SIZE)
+        if checks.ok("min_size", "max_size") and self.min_size > self.max_size:
+            with checks.check():
+                raise InvalidValueError("min_size", self.min_size, f"must not exceed the maximum size ({self.max_size})")
+        if checks.ok("min_size"):
+            with checks.check():
+                desired = validation.whole_number("desired_size", resolve("desired_size", self.min_size), 0,
+                                                  MAX_GROUP_SIZE)
+                if checks.ok("max_size") and not self.min_size <= desired <= self.max_size:
+                    raise InvalidValueError("desired_size", desired, f"must lie between the minimum ({self.min_size}) "
+                                                                     f"and maximum ({self.max_size}) sizes")
+        with checks.check():
+            validation.whole_number("root_volume_gib", resolve("root_volume_gib", defaults.root_volume_gib),
+                                    MIN_ROOT_VOLUME_GIB, MAX_ROOT_VOLUME_GIB)
         iops = self.root_volume_iops
-        if iops is not None:
-            check_gp3_iops(validation.integer("root_volume_iops", iops, "a whole number of IOPS"), root)
+        if iops is not None and checks.ok("root_volume_gib"):
+            with checks.check():
+                check_gp3_iops(validation.integer("root_volume_iops", iops, "a whole number of IOPS"),
+                               self.root_volume_gib)
         throughput = resolve("root_volume_throughput_mibps", defaults.root_volume_throughput_mibps)
-        if throughput is not None:
-            check_gp3_throughput(validation.integer("root_volume_throughput_mibps", throughput, "a whole number of MiB/s"),
-                                 iops if iops is not None else GP3_BASELINE_IOPS)
-        validation.whole_number("on_demand_base_capacity", self.on_demand_base_capacity, 0, MAX_GROUP_SIZE)
-        validation.whole_number("on_demand_percentage_above_base", self.on_demand_percentage_above_base, 0, 100)
-        validation.choice("spot_allocation_strategy", self.spot_allocation_strategy, SPOT_ALLOCATION_STRATEGIES)
-        object.__setattr__(self, "labels", _labels(self.labels))
-        object.__setattr__(self, "taints", _taints(self.taints, gpu))
-        unneeded = resolve("scale_down_unneeded_time", defaults.scale_down_unneeded_time)
-        if unneeded:
-            validation.duration("scale_down_unneeded_time", unneeded, *SCALE_DOWN_UNNEEDED_SECONDS)
-        validation.label_value("accelerator", self.accelerator)
-        if self.accelerator and not gpu:
-            raise InvalidValueError("accelerator", self.accelerator, "applies to GPU pools only")
+        if throughput is not None and checks.ok("root_volume_iops"):
+            with checks.check():
+                check_gp3_throughput(validation.integer("root_volume_throughput_mibps", throughput,
+                                                        "a whole number of MiB/s"),
+                                     iops if iops is not None else GP3_BASELINE_IOPS)
+        with checks.check():
+            validation.whole_number("on_demand_base_capacity", self.on_demand_base_capacity, 0, MAX_GROUP_SIZE)
+        with checks.check():
+            validation.whole_number("on_demand_percentage_above_base", self.on_demand_percentage_above_base, 0, 100)
+        with checks.check():
+            validation.choice("spot_allocation_strategy", self.spot_allocation_strategy, SPOT_ALLOCATION_STRATEGIES)
+        with checks.check():
+            object.__setattr__(self, "labels", _labels(self.labels))
+        with checks.check():
+            object.__setattr__(self, "taints", _taints(self.taints, gpu))
+        with checks.check():
+            unneeded = resolve("scale_down_unneeded_time", defaults.scale_down_unneeded_time)
+            if unneeded:
+                validation.duration("scale_down_unneeded_time", unneeded, *SCALE_DOWN_UNNEEDED_SECONDS)
+        with checks.check():
+            validation.label_value("accelerator", self.accelerator)
+            if self.accelerator and not gpu:
+                raise InvalidValueError("accelerator", self.accelerator, "applies to GPU pools only")
         # The limits that need the instance shapes (replicas x GPUs within max pods) are in check_pool_shapes.
-        check_time_slicing_replicas(self.time_slicing_replicas, gpu_pool=gpu)
-        object.__setattr__(self, "memory_overhead_percent", check_memory_overhead_percent(self.memory_overhead_percent))
-        check_max_pods(self.max_pods)
+        with checks.check():
+            check_time_slicing_replicas(self.time_slicing_replicas, gpu_pool=gpu)
+        with checks.check():
+            object.__setattr__(self, "memory_overhead_percent",
+                               check_memory_overhead_percent(self.memory_overhead_percent))
+        with checks.check():
+            check_max_pods(self.max_pods)
         if self.scale_down_gpu_utilization_threshold is not None:
-            object.__setattr__(self, "scale_down_gpu_utilization_threshold", check_gpu_utilization_threshold(
-                self.scale_down_gpu_utilization_threshold, gpu_pool=gpu))
-        fallback = validation.boolean("on_demand_fallback", self.on_demand_fallback)
-        if fallback and not gpu:
-            raise InvalidValueError("on_demand_fallback", fallback, "applies to GPU pools only (the general pool is "
-                                                                    "one group; use onDemandBaseCapacity there)")
-        if fallback and self.on_demand_percentage_above_base == 100:
-            raise InvalidValueError("on_demand_fallback", fallback, "the pool is already all On-Demand "
-                                                                    "(on_demand_percentage_above_base 100); a "
-                                                                    "fallback would only duplicate its groups")
+            with checks.check():
+                object.__setattr__(self, "scale_down_gpu_utilization_threshold", check_gpu_utilization_threshold(
+                    self.scale_down_gpu_utilization_threshold, gpu_pool=gpu))
+        with checks.check():
+            fallback = validation.boolean("on_demand_fallback", self.on_demand_fallback)
+            if fallback and not gpu:
+                raise InvalidValueError("on_demand_fallback", fallback, "applies to GPU pools only (the general pool "
+                                                                        "is one group; use onDemandBaseCapacity there)")
+            if fallback and self.on_demand_percentage_above_base == 100:
+                raise InvalidValueError("on_demand_fallback", fallback, "the pool is already all On-Demand "
+                                                                        "(on_demand_percentage_above_base 100); a "
+                                                                        "fallback would only duplicate its groups")
+        checks.done()
 
     def lifecycle(self) -> str:
         """The lifecycle label value of the pool's own (Spot-settings) groups; "" when they mix both."""

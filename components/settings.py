@@ -18,7 +18,7 @@ from typing import Any
 
 from . import validation
 from .ami import check_ami_release_version
-from .errors import InvalidValueError, within
+from .errors import Checks, InvalidValueError
 from .logs import DEFAULT_LOG_RETENTION_DAYS, check_retention_days
 from .pool_spec import NodePoolSpec
 from .userdata import MAX_PODS_EXPRESSION_SINCE
@@ -81,46 +81,67 @@ class ClusterSettings:
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
 
     def __post_init__(self) -> None:
-        check_ami_release_version(self.ami_release_version)
-        check_retention_days("log_retention_days", self.log_retention_days)
-        validation.string("name", self.name, pattern=CLUSTER_NAME,
-                          allowed="must be 1-100 letters, digits, '-' or '_', starting with a letter or digit")
-        validation.choice("kubernetes_version", self.kubernetes_version, SUPPORTED_KUBERNETES_VERSIONS)
-        tags = validation.string_map("tags", self.tags)
-        for key, value in tags.items():
-            validation.tag(f"tags.{key}", key, value)
-        object.__setattr__(self, "tags", tags)
+        checks = Checks()
+        with checks.check():
+            check_ami_release_version(self.ami_release_version)
+        with checks.check():
+            check_retention_days("log_retention_days", self.log_retention_days)
+        with checks.check():
+            validation.string("name", self.name, pattern=CLUSTER_NAME,
+                              allowed="must be 1-100 letters, digits, '-' or '_', starting with a letter or digit")
+        with checks.check():
+            validation.choice("kubernetes_version", self.kubernetes_version, SUPPORTED_KUBERNETES_VERSIONS)
+        with checks.check():
+            tags = validation.string_map("tags", self.tags)
+            for key, value in tags.items():
+                with checks.check():
+                    validation.tag(f"tags.{key}", key, value)
+            object.__setattr__(self, "tags", tags)
+        with checks.check():
+            object.__setattr__(self, "public_access_cidrs", self._public_access_cidrs())
+        with checks.check():
+            log_types = _tuple("log_types", self.log_types, "log types")
+            for index, log_type in enumerate(log_types):
+                with checks.check():
+                    validation.choice(f"log_types[{index}]", log_type, EKS_LOG_TYPES)
+            validation.unique("log_types", log_types)
+            object.__setattr__(self, "log_types", log_types)
+        with checks.check():
+            service = validation.cidr("service_cidr", self.service_cidr, "172.20.0.0/16")
+            if not validation.is_private(service) or not 12 <= service.prefixlen <= 24:
+                raise InvalidValueError("service_cidr", self.service_cidr,
+                                        "EKS needs a private range (inside 10.0.0.0/8, 172.16.0.0/12 or "
+                                        "192.168.0.0/16) from /12 to /24")
+        with checks.check():
+            validation.boolean("deletion_protection", self.deletion_protection)
+        with checks.check():
+            versions = validation.string_map("managed_addon_versions", self.managed_addon_versions)
+            for name, version in versions.items():
+                with checks.check():
+                    validation.choice("managed_addon_versions", name, MANAGED_ADDONS)
+                    validation.string(f"managed_addon_versions.{name}", version, pattern=_ADDON_VERSION,
+                                      allowed="must be an EKS add-on version such as 'v1.19.2-eksbuild.1'")
+            object.__setattr__(self, "managed_addon_versions", versions)
+        checks.done()
+
+    def _public_access_cidrs(self) -> tuple[str, ...]:
+        """Who may reach the public endpoint: the given CIDRs, the default with the endpoint on, none without."""
         public = validation.boolean("endpoint_public_access", self.endpoint_public_access)
         if self.public_access_cidrs is None:
-            cidrs = DEFAULT_PUBLIC_ACCESS_CIDRS if public else ()
-        else:
-            cidrs = _tuple("public_access_cidrs", self.public_access_cidrs, "CIDRs")
-            if not public:
-                raise InvalidValueError("public_access_cidrs", list(cidrs),
-                                        "applies only while the public endpoint is on; remove it, or turn the "
-                                        "public endpoint on")
-            if not cidrs:
-                raise InvalidValueError("public_access_cidrs", [], "must list at least one CIDR")
-            for index, cidr in enumerate(cidrs):
+            return DEFAULT_PUBLIC_ACCESS_CIDRS if public else ()
+        cidrs = _tuple("public_access_cidrs", self.public_access_cidrs, "CIDRs")
+        if not public:
+            raise InvalidValueError("public_access_cidrs", list(cidrs),
+                                    "applies only while the public endpoint is on; remove it, or turn the "
+                                    "public endpoint on")
+        if not cidrs:
+            raise InvalidValueError("public_access_cidrs", [], "must list at least one CIDR")
+        checks = Checks()
+        for index, cidr in enumerate(cidrs):
+            with checks.check():
                 validation.cidr(f"public_access_cidrs[{index}]", cidr, "203.0.113.0/24")
-        object.__setattr__(self, "public_access_cidrs", cidrs)
-        log_types = _tuple("log_types", self.log_types, "log types")
-        for index, log_type in enumerate(log_types):
-            validation.choice(f"log_types[{index}]", log_type, EKS_LOG_TYPES)
-        validation.unique("log_types", log_types)
-        object.__setattr__(self, "log_types", log_types)
-        service = validation.cidr("service_cidr", self.service_cidr, "172.20.0.0/16")
-        if not validation.is_private(service) or not 12 <= service.prefixlen <= 24:
-            raise InvalidValueError("service_cidr", self.service_cidr,
-                                    "EKS needs a private range (inside 10.0.0.0/8, 172.16.0.0/12 or "
-                                    "192.168.0.0/16) from /12 to /24")
-        validation.boolean("deletion_protection", self.deletion_protection)
-        versions = validation.string_map("managed_addon_versions", self.managed_addon_versions)
-        for name, version in versions.items():
-            validation.choice("managed_addon_versions", name, MANAGED_ADDONS)
-            validation.string(f"managed_addon_versions.{name}", version, pattern=_ADDON_VERSION,
-                              allowed="must be an EKS add-on version such as 'v1.19.2-eksbuild.1'")
-        object.__setattr__(self, "managed_addon_versions", versions)
+        checks.done()
+        return cidrs
 
     @property
     def resource_tags(self) -> dict[str, str]:
@@ -156,31 +177,51 @@ class NewVpcSettings:
     creates_vpc = True
 
     def __post_init__(self) -> None:
-        validation.boolean("flow_logs", self.flow_logs)
-        check_retention_days("flow_log_retention_days", self.flow_log_retention_days)
-        vpc = validation.cidr("vpc_cidr", self.vpc_cidr)
-        if not 16 <= vpc.prefixlen <= 22:
-            raise InvalidValueError("vpc_cidr", self.vpc_cidr, "must be between /16 and /22 so that its subnets fit")
-        az_count = validation.whole_number("az_count", self.az_count, 2, MAX_AZ_COUNT)
-        validation.choice("nat_mode", self.nat_mode, NAT_MODES)
-        default_private, default_public = default_subnet_layout(self.vpc_cidr, az_count)
+        checks = Checks()
+        with checks.check():
+            validation.boolean("flow_logs", self.flow_logs)
+        with checks.check():
+            check_retention_days("flow_log_retention_days", self.flow_log_retention_days)
+        with checks.check():
+            vpc = validation.cidr("vpc_cidr", self.vpc_cidr)
+            if not 16 <= vpc.prefixlen <= 22:
+                raise InvalidValueError("vpc_cidr", self.vpc_cidr, "must be between /16 and /22 so that its subnets fit")
+        with checks.check():
+            validation.whole_number("az_count", self.az_count, 2, MAX_AZ_COUNT)
+        with checks.check():
+            validation.choice("nat_mode", self.nat_mode, NAT_MODES)
+        if checks.ok("vpc_cidr", "az_count"):
+            with checks.check():
+                self._subnets()
+        checks.done()
+
+    def _subnets(self) -> None:
+        """Each subnet list: one CIDR per zone (carved from the VPC when not given), inside the VPC,
+        /28 or larger, none overlapping another."""
+        vpc = ipaddress.IPv4Network(self.vpc_cidr)
+        default_private, default_public = default_subnet_layout(self.vpc_cidr, self.az_count)
         taken: list[ipaddress.IPv4Network] = []
+        checks = Checks()
         for name, default in (("private_subnet_cidrs", default_private), ("public_subnet_cidrs", default_public)):
-            cidrs = _tuple(name, getattr(self, name), "CIDRs") or default
-            if len(cidrs) != az_count:
-                raise InvalidValueError(name, list(cidrs), f"must list one CIDR per Availability Zone ({az_count})")
-            for index, text in enumerate(cidrs):
-                where = f"{name}[{index}]"
-                network = validation.cidr(where, text, "10.0.0.0/19")
-                if not network.subnet_of(vpc):
-                    raise InvalidValueError(where, text, f"each subnet must lie inside the VPC CIDR {vpc}")
-                if network.prefixlen > 28:
-                    raise InvalidValueError(where, text, "each subnet must be /28 or larger")
-                clash = next((t for t in taken if t.overlaps(network)), None)
-                if clash is not None:
-                    raise InvalidValueError(where, text, f"subnets must not overlap (overlaps {clash})")
-                taken.append(network)
-            object.__setattr__(self, name, cidrs)
+            with checks.check():
+                cidrs = _tuple(name, getattr(self, name), "CIDRs") or default
+                if len(cidrs) != self.az_count:
+                    raise InvalidValueError(name, list(cidrs),
+                                            f"must list one CIDR per Availability Zone ({self.az_count})")
+                for index, text in enumerate(cidrs):
+                    with checks.check():
+                        where = f"{name}[{index}]"
+                        network = validation.cidr(where, text, "10.0.0.0/19")
+                        if not network.subnet_of(vpc):
+                            raise InvalidValueError(where, text, f"each subnet must lie inside the VPC CIDR {vpc}")
+                        if network.prefixlen > 28:
+                            raise InvalidValueError(where, text, "each subnet must be /28 or larger")
+                        clash = next((t for t in taken if t.overlaps(network)), None)
+                        if clash is not None:
+                            raise InvalidValueError(where, text, f"subnets must not overlap (overlaps {clash})")
+                        taken.append(network)
+                object.__setattr__(self, name, cidrs)
+        checks.done()
 
 
 @dataclass(frozen=True)
@@ -195,22 +236,31 @@ class ExistingVpcSettings:
     creates_vpc = False
 
     def __post_init__(self) -> None:
-        validation.string("vpc_id", self.vpc_id, pattern=_RESOURCE_ID["vpc"],
-                          allowed="must be a VPC ID such as 'vpc-0abc1234'")
+        checks = Checks()
+        with checks.check():
+            validation.string("vpc_id", self.vpc_id, pattern=_RESOURCE_ID["vpc"],
+                              allowed="must be a VPC ID such as 'vpc-0abc1234'")
         for name in ("private_subnet_ids", "public_subnet_ids"):
-            ids = _tuple(name, getattr(self, name), "subnet IDs")
-            for index, subnet_id in enumerate(ids):
-                validation.string(f"{name}[{index}]", subnet_id, pattern=_RESOURCE_ID["subnet"],
-                                  allowed="must be a subnet ID such as 'subnet-0abc1234'")
-            validation.unique(name, ids)
-            object.__setattr__(self, name, ids)
-        if len(self.private_subnet_ids) < 2:
-            raise InvalidValueError("private_subnet_ids", list(self.private_subnet_ids),
-                                    "an existing VPC needs at least 2 private subnets, in different Availability Zones")
-        both = sorted(set(self.private_subnet_ids) & set(self.public_subnet_ids))
-        if both:
-            raise InvalidValueError("public_subnet_ids", list(self.public_subnet_ids),
-                                    f"a subnet cannot be both private and public ({', '.join(both)})")
+            with checks.check():
+                ids = _tuple(name, getattr(self, name), "subnet IDs")
+                for index, subnet_id in enumerate(ids):
+                    with checks.check():
+                        validation.string(f"{name}[{index}]", subnet_id, pattern=_RESOURCE_ID["subnet"],
+                                          allowed="must be a subnet ID such as 'subnet-0abc1234'")
+                validation.unique(name, ids)
+                object.__setattr__(self, name, ids)
+        if checks.ok("private_subnet_ids") and len(self.private_subnet_ids) < 2:
+            with checks.check():
+                raise InvalidValueError("private_subnet_ids", list(self.private_subnet_ids),
+                                        "an existing VPC needs at least 2 private subnets, in different "
+                                        "Availability Zones")
+        if checks.ok("private_subnet_ids", "public_subnet_ids"):
+            both = sorted(set(self.private_subnet_ids) & set(self.public_subnet_ids))
+            if both:
+                with checks.check():
+                    raise InvalidValueError("public_subnet_ids", list(self.public_subnet_ids),
+                                            f"a subnet cannot be both private and public ({', '.join(both)})")
+        checks.done()
 
     @property
     def az_count(self) -> int:
@@ -226,8 +276,12 @@ class DevicePluginSettings:
     image: str = NVIDIA_DEVICE_PLUGIN_IMAGE
 
     def __post_init__(self) -> None:
-        validation.boolean("enabled", self.enabled)
-        validation.image("image", self.image)
+        checks = Checks()
+        with checks.check():
+            validation.boolean("enabled", self.enabled)
+        with checks.check():
+            validation.image("image", self.image)
+        checks.done()
 
 
 @dataclass(frozen=True)
@@ -247,20 +301,32 @@ class ClusterAutoscalerSettings:
     max_node_provision_time: str = "15m"
 
     def __post_init__(self) -> None:
-        validation.boolean("enabled", self.enabled)
+        checks = Checks()
+        with checks.check():
+            validation.boolean("enabled", self.enabled)
         if self.image:
-            validation.image("image", self.image)
-        tags = validation.string_map("image_tags", self.image_tags)
-        for minor, tag in tags.items():
-            if not re.fullmatch(rf"v{re.escape(minor)}\.\d+", tag):
-                raise InvalidValueError(f"image_tags.{minor}", tag,
-                                        f"must be a Cluster Autoscaler tag of the same minor, such as 'v{minor}.0'")
-        validation.choice("expander", self.expander, EXPANDERS)
-        validation.duration("scale_down_unneeded_time", self.scale_down_unneeded_time, 60, 24 * 3600)
-        validation.duration("scale_down_delay_after_add", self.scale_down_delay_after_add, 0, 24 * 3600)
-        validation.string("scale_down_utilization_threshold", self.scale_down_utilization_threshold,
-                          pattern=_THRESHOLD, allowed="must be a number from 0 to 1 written as a string, such as '0.5'")
-        validation.duration("max_node_provision_time", self.max_node_provision_time, 60, 3600)
+            with checks.check():
+                validation.image("image", self.image)
+        with checks.check():
+            tags = validation.string_map("image_tags", self.image_tags)
+            for minor, tag in tags.items():
+                if not re.fullmatch(rf"v{re.escape(minor)}\.\d+", tag):
+                    with checks.check():
+                        raise InvalidValueError(f"image_tags.{minor}", tag, "must be a Cluster Autoscaler tag of the "
+                                                                            f"same minor, such as 'v{minor}.0'")
+        with checks.check():
+            validation.choice("expander", self.expander, EXPANDERS)
+        with checks.check():
+            validation.duration("scale_down_unneeded_time", self.scale_down_unneeded_time, 60, 24 * 3600)
+        with checks.check():
+            validation.duration("scale_down_delay_after_add", self.scale_down_delay_after_add, 0, 24 * 3600)
+        with checks.check():
+            validation.string("scale_down_utilization_threshold", self.scale_down_utilization_threshold,
+                              pattern=_THRESHOLD,
+                              allowed="must be a number from 0 to 1 written as a string, such as '0.5'")
+        with checks.check():
+            validation.duration("max_node_provision_time", self.max_node_provision_time, 60, 3600)
+        checks.done()
 
     def image_for(self, kubernetes_version: str) -> str:
         """The image to run on a cluster of `kubernetes_version`; refuses another minor."""
@@ -286,10 +352,15 @@ class TerminationHandlerSettings:
     heartbeat_timeout_seconds: int = 300
 
     def __post_init__(self) -> None:
-        validation.boolean("enabled", self.enabled)
-        validation.image("image", self.image)
-        # The limits of an Auto Scaling lifecycle hook's heartbeat.
-        validation.whole_number("heartbeat_timeout_seconds", self.heartbeat_timeout_seconds, 30, 7200)
+        checks = Checks()
+        with checks.check():
+            validation.boolean("enabled", self.enabled)
+        with checks.check():
+            validation.image("image", self.image)
+        with checks.check():
+            # The limits of an Auto Scaling lifecycle hook's heartbeat.
+            validation.whole_number("heartbeat_timeout_seconds", self.heartbeat_timeout_seconds, 30, 7200)
+        checks.done()
 
 
 def default_gpu_pools() -> tuple[NodePoolSpec, ...]:
@@ -327,36 +398,42 @@ class Settings:
         pools = tuple(self.gpu_pools) if isinstance(self.gpu_pools, Sequence) else self.gpu_pools
         if not isinstance(pools, tuple) or not all(isinstance(p, NodePoolSpec) for p in pools):
             raise validation.wrong_kind("gpu_pools", self.gpu_pools, "a list of GPU pools")
+        object.__setattr__(self, "gpu_pools", pools)
+        checks = Checks()
         names = [self.general_pool.name]
         for index, pool in enumerate(pools):
-            if not pool.gpu:
-                raise InvalidValueError(f"gpu_pools[{index}].gpu", False, "a GPU pool must have gpu=True")
-            if pool.name in names:
-                raise InvalidValueError(f"gpu_pools[{index}].name", pool.name, "must be unique among the pools")
+            with checks.check(f"gpu_pools[{index}]"):
+                if not pool.gpu:
+                    raise InvalidValueError("gpu", False, "a GPU pool must have gpu=True")
+                if pool.name in names:
+                    raise InvalidValueError("name", pool.name, "must be unique among the pools")
             names.append(pool.name)
-        object.__setattr__(self, "gpu_pools", pools)
         release = self.cluster.ami_release_version
         for path, pool in self.pool_paths():
             if pool.max_pods and release and release < MAX_PODS_EXPRESSION_SINCE:
-                raise InvalidValueError(f"{path}.max_pods", pool.max_pods,
-                                        f"reaches nodeadm as maxPodsExpression, which nodeadm has only since AMI "
-                                        f"release {MAX_PODS_EXPRESSION_SINCE}; the pinned release {release} would "
-                                        "ignore it (pin a newer amiReleaseVersion)")
+                with checks.check():
+                    raise InvalidValueError(f"{path}.max_pods", pool.max_pods,
+                                            "reaches nodeadm as maxPodsExpression, which nodeadm has only since AMI "
+                                            f"release {MAX_PODS_EXPRESSION_SINCE}; the pinned release {release} "
+                                            "would ignore it (pin a newer amiReleaseVersion)")
         if "priority" not in self.cluster_autoscaler.expander.split(","):
             for index, pool in enumerate(pools):
                 if pool.on_demand_fallback:
-                    raise InvalidValueError(f"gpu_pools[{index}].on_demand_fallback", True,
-                                            "needs the autoscaler's priority expander (expander 'priority' or "
-                                            "'priority,least-waste'): without it Spot and On-Demand groups tie, "
-                                            "and On-Demand may be bought while Spot is available")
+                    with checks.check():
+                        raise InvalidValueError(f"gpu_pools[{index}].on_demand_fallback", True,
+                                                "needs the autoscaler's priority expander (expander 'priority' or "
+                                                "'priority,least-waste'): without it Spot and On-Demand groups tie, "
+                                                "and On-Demand may be bought while Spot is available")
         if isinstance(self.network, NewVpcSettings):
             vpc = ipaddress.IPv4Network(self.network.vpc_cidr)
             if self.cluster.service_network.overlaps(vpc):
-                raise InvalidValueError("cluster.service_cidr", self.cluster.service_cidr,
-                                        f"must not overlap the VPC CIDR {vpc}")
-        with within("cluster_autoscaler"):
-            image = self.cluster_autoscaler.image_for(self.cluster.kubernetes_version)
-        object.__setattr__(self, "cluster_autoscaler", replace(self.cluster_autoscaler, image=image))
+                with checks.check():
+                    raise InvalidValueError("cluster.service_cidr", self.cluster.service_cidr,
+                                            f"must not overlap the VPC CIDR {vpc}")
+        with checks.check("cluster_autoscaler"):
+            object.__setattr__(self, "cluster_autoscaler", replace(
+                self.cluster_autoscaler, image=self.cluster_autoscaler.image_for(self.cluster.kubernetes_version)))
+        checks.done()
 
     @property
     def pools(self) -> tuple[NodePoolSpec, ...]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
-from components.errors import InvalidValueError, shown
+from components.errors import Checks, InvalidValueError, InvalidValuesError, first_per_field, shown
 from components.node_template import InstanceShape
 from components.pool_spec import check_pool_shapes
 from components.settings import Settings
@@ -29,21 +29,29 @@ class ConfigError(InvalidValueError):
         Exception.__init__(self, f"config key '{key}': got {shown(value)}; {allowed}")
 
 
+class ConfigErrors(InvalidValuesError):  # noqa: N818 (the plural of ConfigError reads best)
+    """Several `ConfigError`s found in one run: one line each, so a user fixes them all at once."""
+
+
+def config_error(errors: Sequence[InvalidValueError]) -> InvalidValueError:
+    """One error for what a run found: the `ConfigError` when alone, else `ConfigErrors`."""
+    flat = first_per_field(errors)
+    return flat[0] if len(flat) == 1 else ConfigErrors(flat)
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     matches = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f" Did you mean '{matches[0]}'?" if matches else ""
 
 
 def reject_unknown(where: str, names: Iterable[str], known: Iterable[str]) -> None:
-    """Raise for the first name not in `known`, with a did-you-mean for near misses."""
+    """Raise for every name not in `known`, with a did-you-mean for near misses."""
     known = sorted(known)
-    for name in names:
-        if name not in known:
-            raise ConfigError(
-                f"{where}{name}" if where.endswith(":") else f"{where}.{name}",
-                name,
-                f"unknown key.{did_you_mean(name, known)} Known keys: {', '.join(known)}.",
-            )
+    unknown = [ConfigError(f"{where}{name}" if where.endswith(":") else f"{where}.{name}", name,
+                           f"unknown key.{did_you_mean(name, known)} Known keys: {', '.join(known)}.")
+               for name in names if name not in known]
+    if unknown:
+        raise config_error(unknown)
 
 
 _PATH = re.compile(r"(?P<section>\w+)(?P<index>\[\d+\])?(?:\.(?P<field>\w+)(?P<rest>.*))?")
@@ -69,8 +77,12 @@ def stack_key(project: str, path: str) -> str | None:
 
 
 def reword(project: str, error: InvalidValueError) -> InvalidValueError:
-    key = stack_key(project, error.field)
-    return error if key is None else ConfigError(key, error.value, error.allowed)
+    """The error with each refused value's field named by its stack key (where it has one)."""
+    def one(error: InvalidValueError) -> InvalidValueError:
+        key = stack_key(project, error.field)
+        return error if key is None else ConfigError(key, error.value, error.allowed)
+
+    return config_error([one(e) for e in error.errors])
 
 
 @contextmanager
@@ -86,6 +98,9 @@ def stack_keys(project: str, prefix: str = "") -> Iterator[None]:
 
 def check_instance_shapes(settings: Settings, shapes: Mapping[str, InstanceShape]) -> None:
     """The package's per-pool shape check (`pool_spec.check_pool_shapes`), worded with stack keys."""
+    checks = Checks()
     for path, pool in settings.pool_paths():
-        with stack_keys(settings.project, path):
+        with checks.check(), stack_keys(settings.project, path):
             check_pool_shapes(pool, shapes)
+    if checks.errors:
+        raise config_error(checks.errors)

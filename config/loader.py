@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from components.errors import kind_in_words
+from components.errors import Checks, kind_in_words
 from components.pool_spec import NodePoolSpec
 from components.settings import (
     ClusterAutoscalerSettings,
@@ -25,7 +25,7 @@ from components.settings import (
     TerminationHandlerSettings,
 )
 
-from .errors import ConfigError, reject_unknown, stack_keys
+from .errors import ConfigError, config_error, reject_unknown, stack_keys
 from .keys import (
     CLUSTER_AUTOSCALER_FIELDS,
     CLUSTER_FIELDS,
@@ -87,48 +87,62 @@ def _gpu_pools(project: str, value: object) -> tuple[NodePoolSpec, ...]:
     if isinstance(value, (str, Mapping)) or not isinstance(value, list):
         raise ConfigError(key, value, f"must be a list of GPU pool objects, not {kind_in_words(value)}")
     pools = []
+    checks = Checks()
     for index, raw in enumerate(value):
-        arguments = _object(f"{key}[{index}]", raw, GPU_POOL_FIELDS)
-        if "name" not in arguments:
-            raise ConfigError(f"{key}[{index}].name", None, "every GPU pool needs a name")
-        with stack_keys(project, f"gpu_pools[{index}]"):
-            pools.append(NodePoolSpec(gpu=True, **arguments))
+        with checks.check():
+            arguments = _object(f"{key}[{index}]", raw, GPU_POOL_FIELDS)
+            if "name" not in arguments:
+                raise ConfigError(f"{key}[{index}].name", None, "every GPU pool needs a name")
+            with stack_keys(project, f"gpu_pools[{index}]"):
+                pools.append(NodePoolSpec(gpu=True, **arguments))
+    if checks.errors:
+        raise config_error(checks.errors)
     return tuple(pools)
 
 
 def parse_settings(raw: Mapping[str, str], *, project: str = PROJECT, stack: str, region: str) -> Settings:
-    """Validate raw stack config (`{'<project>:<key>': '<string>'}`, other namespaces ignored)."""
-    prefix = f"{project}:"
-    top: dict[str, Any] = {}
-    for full_key, value in raw.items():
-        if full_key.startswith(prefix):
-            name = full_key[len(prefix):]
-            reject_unknown(prefix, [name], TOP_LEVEL_KEYS)
-            top[name] = _decode(value, TOP_LEVEL_KEYS[name])
-    if not region:
-        raise ConfigError("aws:region", region, "must be set, for example 'pulumi config set aws:region us-east-1'")
+    """Validate raw stack config (`{'<project>:<key>': '<string>'}`, other namespaces ignored).
 
-    with stack_keys(project, "cluster"):
-        cluster = ClusterSettings(**{"name": f"{project}-{stack}", **_pick(top, CLUSTER_FIELDS)})
-    with stack_keys(project, "network"):
-        network = _network(project, top)
-    arguments: dict[str, Any] = {}
+    Every error is reported, not only the first: each part is checked on its own, and the whole
+    (`Settings`) once all parts are valid. One `ConfigError`, or `ConfigErrors` for several.
+    """
+    prefix = f"{project}:"
+    checks = Checks()
+    names = [full_key[len(prefix):] for full_key in raw if full_key.startswith(prefix)]
+    with checks.check():
+        reject_unknown(prefix, names, TOP_LEVEL_KEYS)
+    top = {name: _decode(raw[prefix + name], TOP_LEVEL_KEYS[name]) for name in names if name in TOP_LEVEL_KEYS}
+    if not region:
+        with checks.check():
+            raise ConfigError("aws:region", region, "must be set, for example 'pulumi config set aws:region us-east-1'")
+
+    parts: dict[str, Any] = {}
+    with checks.check(), stack_keys(project, "cluster"):
+        parts["cluster"] = ClusterSettings(**{"name": f"{project}-{stack}", **_pick(top, CLUSTER_FIELDS)})
+    with checks.check(), stack_keys(project, "network"):
+        parts["network"] = _network(project, top)
     if "generalPool" in top:
-        general = _object(f"{prefix}generalPool", top["generalPool"], GENERAL_POOL_FIELDS)
-        with stack_keys(project, "general_pool"):
-            arguments["general_pool"] = NodePoolSpec(name=GENERAL_POOL_NAME, **general)
+        with checks.check():
+            general = _object(f"{prefix}generalPool", top["generalPool"], GENERAL_POOL_FIELDS)
+            with stack_keys(project, "general_pool"):
+                parts["general_pool"] = NodePoolSpec(name=GENERAL_POOL_NAME, **general)
     if "gpuPools" in top:
-        arguments["gpu_pools"] = _gpu_pools(project, top["gpuPools"])
+        with checks.check():
+            parts["gpu_pools"] = _gpu_pools(project, top["gpuPools"])
     for key, name, kind, fields in (
         ("nvidiaDevicePlugin", "device_plugin", DevicePluginSettings, DEVICE_PLUGIN_FIELDS),
         ("clusterAutoscaler", "cluster_autoscaler", ClusterAutoscalerSettings, CLUSTER_AUTOSCALER_FIELDS),
         ("nodeTerminationHandler", "termination_handler", TerminationHandlerSettings, TERMINATION_HANDLER_FIELDS),
     ):
         if key in top:
-            with stack_keys(project, name):
-                arguments[name] = kind(**_object(f"{prefix}{key}", top[key], fields))
+            with checks.check():
+                arguments = _object(f"{prefix}{key}", top[key], fields)
+                with stack_keys(project, name):
+                    parts[name] = kind(**arguments)
+    if checks.errors:
+        raise config_error(checks.errors)
     with stack_keys(project):
-        return Settings(project=project, stack=stack, region=region, cluster=cluster, network=network, **arguments)
+        return Settings(project=project, stack=stack, region=region, **parts)
 
 
 def config_strings(values: Mapping[str, Any]) -> dict[str, str]:

@@ -134,7 +134,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
                                  + "".join(f"\n  {note}" for note in ignored))
         verdicts = evaluate(workloads, templates.groups, daemonsets)
     except PreflightError as error:
-        print(f"{name}: error: {error}", file=stderr)
+        # Several errors come one per line (a stack config with several bad keys); indented lines
+        # continue the line above.
+        for line in str(error).splitlines():
+            print(line if line.startswith(" ") else f"{name}: error: {line}", file=stderr)
         return 2
     rooms = group_rooms(workloads, templates.groups, daemonsets)
     print(f"Node group templates {templates.source}", file=stdout)

@@ -162,6 +162,12 @@ def _project_name(root: Path, default: str) -> str:
     return str(name) if name else default
 
 
+def _several_config_errors(config: ModuleType) -> tuple[type[Exception], ...]:
+    """The project's error type for several config errors at once (projects from before it have none)."""
+    several = getattr(config, "ConfigErrors", None)
+    return (several,) if isinstance(several, type) and issubclass(several, Exception) else ()
+
+
 def groups_from_stack_config(path: str | Path, region: str = "", shape_source: str = "auto") -> StackTemplates:
     """Templates computed from a `Pulumi.<stack>.yaml` by the code that writes the ASG tags, and
     read back from those tags as the autoscaler reads them."""
@@ -184,8 +190,9 @@ def groups_from_stack_config(path: str | Path, region: str = "", shape_source: s
         settings = config.parse_settings(strings, project=project, stack=stack, region=region)
         lookup = instance_shapes((t for pool in settings.pools for t in pool.instance_types), region, shape_source)
         config.check_instance_shapes(settings, lookup.shapes)
-    except config.ConfigError as error:
-        raise PreflightError(f"{path}: {error}") from None
+    except (config.ConfigError, *_several_config_errors(config)) as error:
+        # One line per refused value, as `pulumi preview` prints them.
+        raise PreflightError("\n".join(f"{path}: {line}" for line in str(error).splitlines())) from None
     groups = []
     for pool, on_demand in [(pool, od) for pool in settings.pools for od in (False, True)
                             if not od or pool.on_demand_fallback]:
