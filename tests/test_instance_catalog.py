@@ -19,11 +19,15 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 
 from components import instance_types_generated as generated
 from components.instance_catalog import KNOWN_SHAPES, KnownShape
+from components.node_template import GPU_RESOURCE
+from components.preflight import groups_from_stack_config
 from tests import instance_catalog_samples as samples
 from tests.harness import ROOT, ProgramRun, run_program
+from tests.preflight_helpers import project_copy
 from tests.test_gpu_pool_wiring import CA, groups_of, tags_of
 
 SCRIPT = ROOT / "scripts" / "generate_instance_catalog.py"
@@ -241,12 +245,10 @@ def stack_run() -> ProgramRun:
     return run_program(STACK)
 
 
-@pytest.mark.parametrize(("pool", "gpus", "pods"), [
-    ("h100", "8", "100"),
-    ("l40s", "4", "292"),
-    ("a10g", "8", "345"),
-    ("general", None, "58"),
-])
+TEMPLATES = [("h100", "8", "100"), ("l40s", "4", "292"), ("a10g", "8", "345"), ("general", None, "58")]
+
+
+@pytest.mark.parametrize(("pool", "gpus", "pods"), TEMPLATES)
 def test_a_stack_of_these_types_tags_each_group_with_its_gpus_and_pods(stack_run: ProgramRun, pool: str,
                                                                        gpus: str | None, pods: str) -> None:
     assert stack_run.error is None
@@ -256,3 +258,13 @@ def test_a_stack_of_these_types_tags_each_group_with_its_gpus_and_pods(stack_run
         tags = tags_of(group)
         assert tags.get(f"{CA}/resources/nvidia.com/gpu") == gpus
         assert tags[f"{CA}/resources/pods"] == pods
+
+
+def test_the_stack_file_gives_the_same_templates_offline(tmp_path: Path) -> None:
+    stack = project_copy(tmp_path) / "Pulumi.big-gpus.yaml"
+    stack.write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
+                                                **{f"eks-gpu-spot:{k}": v for k, v in STACK.items()}}}))
+    found = groups_from_stack_config(stack, shape_source="builtin")
+    assert found.shapes_source.startswith("built-in table")
+    assert [(g.name, g.capacity.get(GPU_RESOURCE), g.capacity["pods"]) for g in found.groups] == [
+        ("general", None, 58), ("h100", 8, 100), ("l40s", 4, 292), ("a10g", 8, 345)]
