@@ -1,19 +1,21 @@
-"""A small table of well-known EC2 instance shapes, and the pod limit nodeadm gives kubelet.
+"""The offline table of EC2 instance shapes, and the pod limit nodeadm gives kubelet.
 
 The one copy of these facts in the project: the preflight tool falls back to it when no AWS
 credentials are at hand, and the test harness answers `aws.ec2.get_instance_type` from it.
-Figures are EC2's (`describe-instance-types`): vCPU, memory, GPUs and per-GPU memory as Karpenter's
-generated instance-type reference lists them (aws/karpenter-provider-aws
-website/content/en/docs/reference/instance-types.md at 1d927085, August 2026); ENIs of the default
-network card and IPv4 per ENI as nodeadm's own table lists them (awslabs/amazon-eks-ami
-nodeadm/internal/kubelet/instance-info.jsonl at v20260724, commit 81fec2e8).
+`KNOWN_SHAPES` holds every type of components/instance_types_generated.py, which
+scripts/generate_instance_catalog.py writes from upstream tables generated from EC2
+(`describe-instance-types`): ENIs of the default network card and IPv4 per ENI from nodeadm's own
+table (awslabs/amazon-eks-ami), vCPU, memory, GPUs, accelerators and NVMe instance store from
+Karpenter's generated instance-type reference, network cards from Karpenter's VPC limits
+(aws/karpenter-provider-aws); that module's header names the commits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
+from .instance_types_generated import COLUMNS, SHAPES
 from .node_template import InstanceShape
 
 
@@ -79,18 +81,21 @@ def instance_shape(instance_type: str, *, vcpus: int, memory_mib: int, gpus: Seq
 
 @dataclass(frozen=True)
 class KnownShape:
+    """One type of the offline table, as EC2 describes it (see instance_types_generated.py)."""
+
     vcpus: int
     memory_mib: int
     default_card_enis: int
     ipv4_per_eni: int
     gpus: int = 0
-    gpu_name: str = ""
+    gpu_name: str = ""  # EC2's spelling (GpuInfo.Gpus[].Name): T4, A10G, L40S, H100, ...
     gpu_memory_mib: int = 0  # of one GPU
     arch: str = "amd64"
     gpu_manufacturer: str = "NVIDIA"
-    neuron_device: str = ""  # AWS Inferentia / Trainium
+    neuron_device: str = ""  # a non-GPU accelerator: AWS Inferentia / Trainium, or an inference accelerator
     network_cards: int = 1
     total_enis: int = 0  # over all network cards; 0 = the default card's (single-card types)
+    local_nvme_gb: int = 0  # NVMe instance store over all disks, GB (InstanceStorageInfo.TotalSizeInGB)
 
     @property
     def enis(self) -> int:
@@ -106,48 +111,9 @@ class KnownShape:
                               other_accelerators=[self.neuron_device] if self.neuron_device else [])
 
 
-# Per-GPU memory in MiB as EC2 reports it. EC2 reports A10G and L4 alike at 22888 MiB (of their
-# nominal 24 GB), L40S at 45776, T4 at 16384.
-T4_MIB = 16384
-A10G_MIB = 22888
-L4_MIB = 22888
-L40S_MIB = 45776
-V100_MIB = 16384
-A100_40GB_MIB = 40960
+# The generated rows are positional: they must follow KnownShape's fields.
+if COLUMNS != tuple(f.name for f in fields(KnownShape)):
+    raise ImportError("instance_types_generated.py was written for other KnownShape fields: run "
+                      "scripts/generate_instance_catalog.py")
 
-KNOWN_SHAPES: dict[str, KnownShape] = {
-    "m5.xlarge": KnownShape(4, 16384, 4, 15),
-    "m5a.xlarge": KnownShape(4, 16384, 4, 15),
-    "m6i.xlarge": KnownShape(4, 16384, 4, 15),
-    "m6a.xlarge": KnownShape(4, 16384, 4, 15),
-    "m7i.xlarge": KnownShape(4, 16384, 4, 15),
-    "m5.2xlarge": KnownShape(8, 32768, 4, 15),
-    "m5a.2xlarge": KnownShape(8, 32768, 4, 15),
-    "m6i.2xlarge": KnownShape(8, 32768, 4, 15),
-    "m6a.2xlarge": KnownShape(8, 32768, 4, 15),
-    "m7i.2xlarge": KnownShape(8, 32768, 4, 15),
-    "m5.4xlarge": KnownShape(16, 65536, 8, 30),
-    "m5a.4xlarge": KnownShape(16, 65536, 8, 30),
-    "m6i.4xlarge": KnownShape(16, 65536, 8, 30),
-    "m6a.4xlarge": KnownShape(16, 65536, 8, 30),
-    "m7i.4xlarge": KnownShape(16, 65536, 8, 30),
-    "c5.2xlarge": KnownShape(8, 16384, 4, 15),
-    "g4dn.xlarge": KnownShape(4, 16384, 3, 10, 1, "T4", T4_MIB),
-    "g4dn.2xlarge": KnownShape(8, 32768, 3, 10, 1, "T4", T4_MIB),
-    "g4dn.12xlarge": KnownShape(48, 196608, 8, 30, 4, "T4", T4_MIB),
-    "g5.xlarge": KnownShape(4, 16384, 4, 15, 1, "A10G", A10G_MIB),
-    "g5.2xlarge": KnownShape(8, 32768, 4, 15, 1, "A10G", A10G_MIB),
-    "g5.12xlarge": KnownShape(48, 196608, 15, 50, 4, "A10G", A10G_MIB),
-    "g6.xlarge": KnownShape(4, 16384, 4, 15, 1, "L4", L4_MIB),
-    "g6.2xlarge": KnownShape(8, 32768, 4, 15, 1, "L4", L4_MIB),
-    "g6.12xlarge": KnownShape(48, 196608, 8, 30, 4, "L4", L4_MIB),
-    "g6e.xlarge": KnownShape(4, 32768, 4, 15, 1, "L40S", L40S_MIB),
-    "p3.2xlarge": KnownShape(8, 62464, 4, 15, 1, "V100", V100_MIB),
-    # Four network cards of 15 ENIs each (60 in all); nodeadm counts the default card's 15.
-    "p4d.24xlarge": KnownShape(96, 1179648, 15, 50, 8, "A100", A100_40GB_MIB, network_cards=4, total_enis=60),
-    "m6g.xlarge": KnownShape(4, 16384, 4, 15, arch="arm64"),
-    "m7g.xlarge": KnownShape(4, 16384, 4, 15, arch="arm64"),
-    "g5g.xlarge": KnownShape(4, 8192, 4, 15, 1, "T4g", 16384, arch="arm64"),
-    "g4ad.xlarge": KnownShape(4, 16384, 2, 4, 1, "Radeon Pro V520", 8192, gpu_manufacturer="AMD"),
-    "inf2.xlarge": KnownShape(4, 16384, 4, 15, neuron_device="Inferentia2"),
-}
+KNOWN_SHAPES: dict[str, KnownShape] = {name: KnownShape(*row) for name, row in SHAPES.items()}

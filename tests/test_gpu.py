@@ -33,7 +33,7 @@ def test_every_mapped_name_is_one_the_autoscaler_lists() -> None:
     ("g5.xlarge", "nvidia-a10g"),
     ("g6.xlarge", "nvidia-l4"),
     ("g6e.xlarge", "nvidia-l40s"),
-    ("p3.2xlarge", "nvidia-tesla-v100"),
+    ("p3dn.24xlarge", "nvidia-tesla-v100"),
     ("p4d.24xlarge", "nvidia-tesla-a100"),
 ])
 def test_a_single_model_pool_uses_the_autoscalers_name(instance_type: str, expected: str) -> None:

@@ -16,7 +16,7 @@ from tests.harness import ProgramRun, run_program
 CLUSTER_100 = "c" * 60 + "-" + "x" * 39
 SIX_ZONES = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f", "us-east-1g"]
 POOL_TYPES = [["g5.xlarge", "g6.xlarge"], ["g5.2xlarge", "g6.2xlarge"], ["g5.12xlarge", "g6.12xlarge"], ["g4dn.xlarge"],
-              ["g4dn.2xlarge"], ["g6e.xlarge"], ["p3.2xlarge"], ["g4dn.12xlarge"]]
+              ["g4dn.2xlarge"], ["g6e.xlarge"], ["p3dn.24xlarge"], ["g4dn.12xlarge"]]
 BIG = {
     "clusterName": CLUSTER_100,
     "availabilityZoneCount": 6,

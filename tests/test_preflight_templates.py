@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from components import preflight
+from components.instance_catalog import KNOWN_SHAPES
 from components.node_template import GPU_TAINT
 from components.preflight import (
     PreflightError,
@@ -63,10 +64,12 @@ def test_a_malformed_stack_output_is_bad_input() -> None:
 
 
 def test_an_unknown_instance_type_without_aws_is_a_clear_error(tmp_path: Path) -> None:
+    # An UltraServer type: neither nodeadm's nor Karpenter's table lists it, so the built-in table lacks it.
+    assert "p6e-gb200.36xlarge" not in KNOWN_SHAPES
     stack = project_copy(tmp_path) / "Pulumi.big.yaml"
     stack.write_text(yaml.safe_dump({"config": {
-        "aws:region": "us-west-2", "eks-gpu-spot:gpuPools": [{"name": "h100", "instanceTypes": ["p5.48xlarge"]}]}}))
-    with pytest.raises(PreflightError, match="p5.48xlarge are not in the built-in table"):
+        "aws:region": "us-west-2", "eks-gpu-spot:gpuPools": [{"name": "gb200", "instanceTypes": ["p6e-gb200.36xlarge"]}]}}))
+    with pytest.raises(PreflightError, match="p6e-gb200.36xlarge are not in the built-in table"):
         groups_from_stack_config(stack, shape_source="builtin")
 
 
