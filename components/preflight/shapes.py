@@ -3,6 +3,7 @@ when AWS answers, else from the project's built-in table, and the output says wh
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,10 +28,12 @@ def builtin_shapes(instance_types: Iterable[str], reason: str = "") -> ShapeLook
     types = list(dict.fromkeys(instance_types))
     unknown = [t for t in types if t not in KNOWN_SHAPES]
     if unknown:
+        # The table has over a thousand types: name the nearest few, not all of them.
+        near = sorted({m for t in unknown for m in difflib.get_close_matches(t, KNOWN_SHAPES, n=3, cutoff=0.8)})
         raise PreflightError(
             f"instance type(s) {', '.join(unknown)} are not in the {BUILTIN_TABLE}"
-            f"{' and ' + reason if reason else ''}; run with AWS credentials (and boto3) to read them from EC2, "
-            f"or use one of: {', '.join(sorted(KNOWN_SHAPES))}")
+            f"{' and ' + reason if reason else ''}; run with AWS credentials (and boto3) to read them from EC2"
+            + (f" (the table has: {', '.join(near)})" if near else ""))
     source = BUILTIN_TABLE + (f"; {reason}" if reason else "")
     return ShapeLookup({t: KNOWN_SHAPES[t].instance_shape(t) for t in types},
                        {t: KNOWN_SHAPES[t].arch for t in types}, source)
