@@ -29,6 +29,7 @@ class Subnet:
     subnet_id: str
     vpc_id: str
     zone: Zone
+    cidr_block: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,8 @@ def read(settings: Settings) -> AwsFacts:
         vpc_cidrs = tuple(dict.fromkeys([vpc.cidr_block, *(a.cidr_block for a in vpc.cidr_block_associations or [])]))
         for subnet_id in (*network.private_subnet_ids, *network.public_subnet_ids):
             found = aws.ec2.get_subnet(id=subnet_id)
-            subnets[subnet_id] = Subnet(subnet_id, found.vpc_id, Zone(found.availability_zone, found.availability_zone_id))
+            subnets[subnet_id] = Subnet(subnet_id, found.vpc_id, Zone(found.availability_zone, found.availability_zone_id),
+                                        found.cidr_block)
     quota_values, quota_errors = service_quotas(ec2_quotas.quotas_to_read(settings.pools))
     return AwsFacts(region=settings.region, zones=tuple(availability_zones()), shapes=instance_shapes(types),
                     offerings=offered, vpc_cidrs=vpc_cidrs, subnets=subnets, quotas=quota_values,

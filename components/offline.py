@@ -14,6 +14,8 @@ built from the resource's name, the account `FAKE_ACCOUNT` and the region.
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
 import json
 import runpy
 from collections.abc import Callable, Mapping, Sequence
@@ -92,8 +94,9 @@ class FakeAws:
     - every type of the instance catalog is offered in every zone, except `not_offered`
       (zone name -> types); a type the catalog lacks is offered nowhere and recorded in
       `missing_types`.
-    - `subnet_zones`, `subnet_vpcs`, `vpc_cidrs`: existing subnets (their zone and VPC, default
-      FAKE_VPC_ID) and the existing VPC's CIDRs.
+    - `subnet_zones`, `subnet_vpcs`, `subnet_cidrs`, `vpc_cidrs`: existing subnets (their zone, VPC
+      (default FAKE_VPC_ID) and CIDR (default the n-th /20 of the VPC's first CIDR)) and the
+      existing VPC's CIDRs.
     - `quotas`: EC2 vCPU quota code -> value, or QUOTA_UNREADABLE (default GENEROUS_QUOTA_VCPUS).
     """
 
@@ -103,6 +106,7 @@ class FakeAws:
     not_offered: Mapping[str, set[str]] = field(default_factory=dict)
     subnet_zones: Mapping[str, str] = field(default_factory=dict)
     subnet_vpcs: Mapping[str, str] = field(default_factory=dict)
+    subnet_cidrs: Mapping[str, str] = field(default_factory=dict)
     vpc_cidrs: Sequence[str] = ("10.50.0.0/16",)
     quotas: Mapping[str, float | str] = field(default_factory=dict)
     missing_types: set[str] = field(default_factory=set)
@@ -176,8 +180,11 @@ class FakeAws:
     def _subnet(self, args: dict[str, Any]) -> Any:
         subnet_id = args["id"]
         zone = self.subnet_zones[subnet_id]
+        slices = ipaddress.IPv4Network(self.vpc_cidrs[0]).subnets(new_prefix=20)
+        default_cidr = str(next(itertools.islice(slices, list(self.subnet_zones).index(subnet_id), None)))
         return {"id": subnet_id, "availabilityZone": zone, "availabilityZoneId": zone_id(zone),
-                "vpcId": self.subnet_vpcs.get(subnet_id, FAKE_VPC_ID)}
+                "vpcId": self.subnet_vpcs.get(subnet_id, FAKE_VPC_ID),
+                "cidrBlock": self.subnet_cidrs.get(subnet_id, default_cidr)}
 
     def _caller_identity(self, _args: dict[str, Any]) -> Any:
         partition = partition_of(self.region)[0]

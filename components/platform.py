@@ -27,7 +27,8 @@ from .node_role import NodeRole, NodeRoleArgs
 from .nodegroup import NodeGroup, NodeGroupArgs
 from .plan import ClusterPlan, plan_cluster
 from .quotas import pool_needs, quota_warnings
-from .settings import ExistingVpcSettings, Settings
+from .settings import ExistingVpcSettings, Settings, default_subnet_layout
+from .subnet_capacity import ZoneSubnet, subnet_warnings
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,17 @@ def quota_warning_lines(settings: Settings, facts: AwsFacts, plan: ClusterPlan) 
     return quota_warnings(needs, unknown, facts.quotas, settings.region, facts.quota_read_errors)
 
 
+def node_subnets(settings: Settings, facts: AwsFacts, plan: ClusterPlan) -> list[ZoneSubnet]:
+    """The node subnets with their zones and the stack key that sets each."""
+    network = settings.network
+    if isinstance(network, ExistingVpcSettings):
+        return [ZoneSubnet(facts.subnets[s].zone.name, facts.subnets[s].cidr_block, f"existingPrivateSubnetIds[{i}]")
+                for i, s in enumerate(network.private_subnet_ids)]
+    carved = list(network.private_subnet_cidrs) == list(default_subnet_layout(network.vpc_cidr, network.az_count)[0])
+    return [ZoneSubnet(zone.name, cidr, "vpcCidr" if carved else f"privateSubnetCidrs[{i}]")
+            for i, (zone, cidr) in enumerate(zip(plan.zones, network.private_subnet_cidrs, strict=True))]
+
+
 class GpuSpotCluster(pulumi.ComponentResource):
     """An EKS cluster whose GPU nodes are Spot and scale from zero and back to zero.
 
@@ -98,6 +110,9 @@ class GpuSpotCluster(pulumi.ComponentResource):
         # Too little quota is allowed (it may be raised later), but never silent: the autoscaler only
         # backs off when EC2 refuses the launch.
         for warning in quota_warning_lines(settings, args.facts, self.plan):
+            pulumi.log.warn(warning, resource=self)
+        for warning in subnet_warnings(node_subnets(settings, args.facts, self.plan), settings.pools,
+                                       args.facts.shapes, self.plan.pool_zones):
             pulumi.log.warn(warning, resource=self)
         child = pulumi.ResourceOptions(parent=self)
         cluster_name = settings.cluster.name

@@ -32,6 +32,13 @@ from .versions import (
 )
 
 DEFAULT_PUBLIC_ACCESS_CIDRS = ("0.0.0.0/0",)
+# EKS service quota "Public endpoint access CIDR ranges per cluster": 40, not adjustable.
+MAX_PUBLIC_ACCESS_CIDRS = 40
+# Tag keys the program sets itself, for the autoscaler (discovery and node templates), Kubernetes
+# (cluster ownership, load-balancer subnets), EKS, the termination handler and the project: a user tag
+# under one of them on every resource would fake node-template labels or subnet roles everywhere.
+MANAGED_TAG_PREFIXES = ("k8s.io/cluster-autoscaler/", "kubernetes.io/", "eks:", "aws-node-termination-handler/",
+                        "eks-gpu-spot/")
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 DEFAULT_LOG_TYPES = ("api", "audit", "authenticator")
 DEFAULT_SERVICE_CIDR = "172.20.0.0/16"
@@ -96,6 +103,12 @@ class ClusterSettings:
             for key, value in tags.items():
                 with checks.check():
                     validation.tag(f"tags.{key}", key, value)
+                    managed = next((p for p in MANAGED_TAG_PREFIXES if key.lower().startswith(p)), None)
+                    if managed:
+                        raise InvalidValueError(f"tags.{key}", key, f"the program manages the tags under '{managed}' "
+                                                                    "(autoscaler discovery and node templates, "
+                                                                    "Kubernetes cluster and subnet roles, EKS, the "
+                                                                    "termination handler); choose another key")
             object.__setattr__(self, "tags", tags)
         with checks.check():
             object.__setattr__(self, "public_access_cidrs", self._public_access_cidrs())
@@ -134,12 +147,20 @@ class ClusterSettings:
             raise InvalidValueError("public_access_cidrs", list(cidrs),
                                     "applies only while the public endpoint is on; remove it, or turn the "
                                     "public endpoint on")
-        if not cidrs:
-            raise InvalidValueError("public_access_cidrs", [], "must list at least one CIDR")
+        if not 1 <= len(cidrs) <= MAX_PUBLIC_ACCESS_CIDRS:
+            raise InvalidValueError("public_access_cidrs", list(cidrs),
+                                    f"must list 1 to {MAX_PUBLIC_ACCESS_CIDRS} CIDRs (EKS accepts at most "
+                                    f"{MAX_PUBLIC_ACCESS_CIDRS} per cluster)")
         checks = Checks()
         for index, cidr in enumerate(cidrs):
             with checks.check():
-                validation.cidr(f"public_access_cidrs[{index}]", cidr, "203.0.113.0/24")
+                network = validation.cidr(f"public_access_cidrs[{index}]", cidr, "203.0.113.0/24")
+                if validation.is_private(network) or network.is_loopback or network.is_link_local:
+                    raise InvalidValueError(f"public_access_cidrs[{index}]", cidr,
+                                            "the public endpoint sees public source addresses only (private ones "
+                                            "reach it through NAT), so a private (10/8, 172.16/12, 192.168/16), "
+                                            "loopback or link-local range never matches; reach the API from inside "
+                                            "the VPC through the private endpoint")
         checks.done()
         return cidrs
 
@@ -400,6 +421,12 @@ class Settings:
             raise validation.wrong_kind("gpu_pools", self.gpu_pools, "a list of GPU pools")
         object.__setattr__(self, "gpu_pools", pools)
         checks = Checks()
+        if self.general_pool.min_size == 0:
+            with checks.check():
+                raise InvalidValueError("general_pool.min_size", 0,
+                                        "must be at least 1: CoreDNS, the Cluster Autoscaler and the termination "
+                                        "handler run on the general pool (GPU nodes are tainted), so with no general "
+                                        "node nothing could ever scale the cluster up")
         names = [self.general_pool.name]
         for index, pool in enumerate(pools):
             with checks.check(f"gpu_pools[{index}]"):

@@ -31,7 +31,9 @@ from components.settings import (
     EKS_LOG_TYPES,
     EXPANDERS,
     MANAGED_ADDONS,
+    MANAGED_TAG_PREFIXES,
     MAX_AZ_COUNT,
+    MAX_PUBLIC_ACCESS_CIDRS,
     NAT_MODES,
     ClusterAutoscalerSettings,
     ClusterSettings,
@@ -97,13 +99,15 @@ ROWS: list[Row] = [
      "EKS AL2023 AMI release for every pool, `vYYYYMMDD`; empty: the `recommended` AMI at each `pulumi up`"),
     ("tags", "object", lambda: shown(dict(CLUSTER.tags)),
      "tags on every AWS resource: keys 1 to 128 and values at most 256 of letters, digits, spaces and "
-     "`_ . : / = + - @`, no `aws:` prefix, and few enough that every resource stays within AWS's 50 tags "
-     "with the program's own (checked at preview, per subnet, group and instance)"),
+     "`_ . : / = + - @`, no `aws:` prefix, none under the prefixes the program manages ("
+     + ", ".join(f"`{p}`" for p in MANAGED_TAG_PREFIXES) + "), and few enough that every resource stays "
+     "within AWS's 50 tags with the program's own (checked at preview, per subnet, group and instance)"),
     ("endpointPublicAccess", "boolean", lambda: shown(CLUSTER.endpoint_public_access),
      "public API endpoint on (the private endpoint is always on)"),
     ("publicAccessCidrs", "list of CIDR", lambda: shown(CLUSTER.public_access_cidrs),
-     "who may reach the public endpoint (IPv4 CIDRs); refused while `endpointPublicAccess` is false; "
-     "`0.0.0.0/0` gets a warning at preview"),
+     f"who may reach the public endpoint: 1 to {MAX_PUBLIC_ACCESS_CIDRS} IPv4 CIDRs (EKS's limit), none private "
+     "(10/8, 172.16/12, 192.168/16), loopback or link-local (the endpoint sees public addresses only); refused "
+     "while `endpointPublicAccess` is false; `0.0.0.0/0` gets a warning at preview"),
     ("clusterLogTypes", "list", lambda: shown(CLUSTER.log_types),
      "control-plane logs, each once: " + ", ".join(EKS_LOG_TYPES)),
     ("clusterLogRetentionDays", "integer", lambda: shown(CLUSTER.log_retention_days),
@@ -116,7 +120,9 @@ ROWS: list[Row] = [
     ("managedAddonVersions", "object", lambda: shown(dict(CLUSTER.managed_addon_versions)),
      "versions of the EKS add-ons " + ", ".join(f"`{a}`" for a in MANAGED_ADDONS)
      + " such as `v1.19.2-eksbuild.1`; unset: the EKS default for the cluster version"),
-    ("vpcCidr", "CIDR", lambda: shown(NEW_VPC.vpc_cidr), "CIDR of a new VPC, /16 to /22; refused with `existingVpcId`"),
+    ("vpcCidr", "CIDR", lambda: shown(NEW_VPC.vpc_cidr),
+     "CIDR of a new VPC, /16 to /22; refused with `existingVpcId`. Preview warns, naming the key that sets it, "
+     "when a node subnet cannot hold its zone's pools at their maximum (every ENI of each node full of addresses)"),
     ("availabilityZoneCount", "integer", lambda: shown(NEW_VPC.az_count),
      f"zones of a new VPC: 2 to {MAX_AZ_COUNT}, chosen by zone ID among those EKS supports that offer "
      "the general pool's types; refused with `existingVpcId`"),
@@ -139,8 +145,8 @@ ROWS: list[Row] = [
     ("generalPool", "object", lambda: "see below", "the general Spot pool (CoreDNS and the add-on controllers run here)"),
     ("generalPool.minSize` / `maxSize` / `desiredSize", "integer",
      lambda: f"{shown(GENERAL.min_size)} / {shown(GENERAL.max_size)} / `minSize`",
-     f"ASG sizes, 0 to {MAX_GROUP_SIZE}, min <= desired <= max, max at least 1 (desired is ignored by "
-     "later `pulumi up`s)"),
+     f"ASG sizes, 0 to {MAX_GROUP_SIZE}, min <= desired <= max, min and max at least 1 (CoreDNS and the "
+     "add-on controllers run here; desired is ignored by later `pulumi up`s)"),
     ("gpuPools", "list of objects", lambda: shown([{"name": p.name} for p in default_gpu_pools()]),
      "GPU pools; each becomes one ASG per zone offering one of its types"),
     ("gpuPools[].name", "string", lambda: "(required)",

@@ -46,6 +46,7 @@ def run_program(
     subnet_zones: Mapping[str, str] | None = None,
     not_offered: Mapping[str, set[str]] | None = None,
     subnet_vpcs: Mapping[str, str] | None = None,
+    subnet_cidrs: Mapping[str, str] | None = None,
     vpc_cidrs: list[str] | None = None,
     quotas: Mapping[str, float | str] | None = None,
     expect_error: bool = False,
@@ -56,8 +57,8 @@ def run_program(
 
     AWS answers (`FakeAws`) for the config's region: its `zones` (default: us-east-1a, b and c in
     us-east-1, as most tests were written against them; every standard zone of another region), every catalog instance type offered in every zone except `not_offered` (zone name
-    -> types), existing subnets in `subnet_zones` of the VPC VPC_ID (or `subnet_vpcs`) whose CIDRs are
-    `vpc_cidrs`, EC2 vCPU `quotas` (quota code -> vCPUs, or QUOTA_UNREADABLE for a failed read).
+    -> types), existing subnets in `subnet_zones` of the VPC VPC_ID (or `subnet_vpcs`), with
+    `subnet_cidrs`, in a VPC whose CIDRs are `vpc_cidrs`, EC2 vCPU `quotas` (quota code -> vCPUs, or QUOTA_UNREADABLE for a failed read).
     With `expect_error`, a raised error is returned in `.error` instead of propagating, with
     whatever was registered before it.
     """
@@ -66,7 +67,7 @@ def run_program(
         zones = ZONES[:3]
     aws = FakeAws(region=region, zones=list(zones) if zones is not None else None,
                   not_offered=dict(not_offered or {}), subnet_zones=dict(subnet_zones or {}),
-                  subnet_vpcs=dict(subnet_vpcs or {}), vpc_cidrs=list(vpc_cidrs or ["10.50.0.0/16"]),
+                  subnet_vpcs=dict(subnet_vpcs or {}), subnet_cidrs=dict(subnet_cidrs or {}), vpc_cidrs=list(vpc_cidrs or ["10.50.0.0/16"]),
                   quotas=dict(quotas or {}))
     run = run_offline(config, main=main, project=project, stack=stack, aws=aws, catch_errors=expect_error)
     if expect_error and run.error is None:

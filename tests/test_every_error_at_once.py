@@ -91,7 +91,7 @@ def test_library_types_report_every_field_too() -> None:
         NodePoolSpec(name="X", min_size=-1, max_size=0, root_volume_gib=10)
     assert [e.field for e in caught.value.errors] == ["name", "min_size", "max_size", "root_volume_gib"]
     with pytest.raises(InvalidValuesError) as caught:
-        ClusterSettings(name="", kubernetes_version="1.0", public_access_cidrs=["1.2.3.4/33", "10.0.0.0/8"],
+        ClusterSettings(name="", kubernetes_version="1.0", public_access_cidrs=["1.2.3.4/33", "198.51.100.0/24"],
                         log_types=["api", "nope"])
     assert [e.field for e in caught.value.errors] == ["name", "kubernetes_version", "public_access_cidrs[0]",
                                                       "log_types[1]"]
