@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -89,7 +91,9 @@ def test_the_test_job_runs_exactly_the_readme_test_command() -> None:
     command = readme_test_command()
     assert command == "make test"
     test = JOBS["test"]
-    assert [s["run"].strip() for s in test["steps"] if "run" in s] == [command]
+    # The README's command, then only the listing of the stacks for the other jobs.
+    assert [s["run"].strip() for s in test["steps"] if "run" in s] == [
+        command, 'venv/bin/python scripts/ci_stacks.py >> "$GITHUB_OUTPUT"']
     assert test["permissions"] == {"contents": "read"}
     assert "if" not in test  # on every pull request, including forks, and every push
     python = steps_using(test, "actions/setup-python")
@@ -103,13 +107,57 @@ def test_preview_runs_after_the_tests_with_exactly_three_permissions() -> None:
     assert preview["permissions"] == {"id-token": "write", "pull-requests": "write", "contents": "read"}
 
 
+MATRIX_FROM_TEST_JOB = "${{ fromJSON(needs.test.outputs.stacks) }}"
+
+
+def ci_stacks(project_dir: Path = ROOT) -> list[dict[str, Any]]:
+    """What the test job hands the preview and up jobs: scripts/ci_stacks.py's line, decoded."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "ci_stacks.py"), "--project-dir", str(project_dir)],
+                            capture_output=True, text=True, check=True)
+    name, _, value = result.stdout.strip().partition("=")
+    assert name == "stacks"
+    return json.loads(value)
+
+
+def test_the_test_job_lists_every_stack_file_for_the_matrices() -> None:
+    test = JOBS["test"]
+    assert test["outputs"] == {"stacks": "${{ steps.stacks.outputs.stacks }}"}
+    (step,) = [s for s in test["steps"] if s.get("id") == "stacks"]
+    assert step["run"] == 'venv/bin/python scripts/ci_stacks.py >> "$GITHUB_OUTPUT"'
+    assert test["steps"].index(step) > next(i for i, s in enumerate(test["steps"]) if s.get("run") == "make test")
+    entries = ci_stacks()
+    assert sorted(e["stack"] for e in entries) == STACKS
+    for entry in entries:
+        config = stack_config(ROOT / f"Pulumi.{entry['stack']}.yaml")
+        # The credentials' region is the stack's region; a private API endpoint needs a runner that reaches it.
+        assert entry["region"] == config["aws:region"]
+        assert entry["private_api"] is (config.get("eks-gpu-spot:endpointPublicAccess") is False)
+
+
+def test_a_new_stack_file_is_in_the_matrix_and_protected_stacks_come_last(tmp_path: Path) -> None:
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    staging = stack_config(ROOT / "Pulumi.dev.yaml") | {"aws:region": "eu-west-1"}
+    (tmp_path / "Pulumi.staging.yaml").write_text(yaml.safe_dump({"config": staging}))
+    entries = ci_stacks(tmp_path)
+    assert [(e["stack"], e["region"], e["private_api"]) for e in entries] == [
+        ("dev", "us-east-1", False), ("staging", "eu-west-1", False), ("prod", "us-west-2", True)]
+    (tmp_path / "Pulumi.broken.yaml").write_text(yaml.safe_dump({"config": {"eks-gpu-spot:clusterName": "x"}}))
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "ci_stacks.py"), "--project-dir", str(tmp_path)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 1 and "Pulumi.broken.yaml has no aws:region" in result.stderr
+
+
+def test_private_api_stacks_run_on_the_runner_that_reaches_them() -> None:
+    for name in ("preview", "up"):
+        assert JOBS[name]["runs-on"] == (
+            "${{ matrix.private_api && (vars.PRIVATE_API_RUNNER || vars.PROD_RUNNER) || 'ubuntu-24.04' }}")
+    assert "`PRIVATE_API_RUNNER`" in CI_DOC
+
+
 def test_preview_diffs_every_stack_and_comments_on_the_pull_request() -> None:
     preview = JOBS["preview"]
-    matrix = preview["strategy"]["matrix"]["include"]
-    assert sorted(m["stack"] for m in matrix) == STACKS == ["dev", "prod"]
-    for entry in matrix:
-        # The credentials' region is the stack's region.
-        assert entry["region"] == stack_config(ROOT / f"Pulumi.{entry['stack']}.yaml")["aws:region"]
+    assert preview["strategy"]["matrix"] == {"include": MATRIX_FROM_TEST_JOB}
     (step,) = steps_using(preview, "pulumi/actions")
     assert step["uses"] == "pulumi/actions@v7"
     inputs = step["with"]
@@ -152,7 +200,7 @@ def test_up_is_optional_gated_by_an_environment_and_never_cancelled() -> None:
     assert "${{ matrix.stack }}" in up["concurrency"]["group"]
     assert up["concurrency"]["cancel-in-progress"] is False
     assert up["strategy"]["max-parallel"] == 1
-    assert [m["stack"] for m in up["strategy"]["matrix"]["include"]] == ["dev", "prod"]
+    assert up["strategy"]["matrix"] == {"include": MATRIX_FROM_TEST_JOB}
     (step,) = steps_using(up, "pulumi/actions")
     assert step["with"]["command"] == "up"
     assert step["with"]["stack-name"] == "${{ matrix.stack }}"
@@ -207,7 +255,8 @@ def test_actionlint_finds_nothing_in_the_workflow() -> None:
 
 @pytest.mark.parametrize(("planted", "finding"), [
     pytest.param(("actions/checkout@v7", "actions/checkout@v4"), 'runtime "node20" is deprecated', id="node20-action"),
-    pytest.param(("${{ matrix.stack }}", "${{ matrix.stak }}"), "property \"stak\" is not defined", id="typo-in-expression"),
+    pytest.param(("needs.test.outputs.stacks", "needs.test.outputs.stackz"), "property \"stackz\" is not defined",
+                 id="typo-in-expression"),
     pytest.param(("needs: test", "needs: tests"), 'needs job "tests" which does not exist', id="unknown-needs"),
 ])
 def test_actionlint_catches_a_planted_error(tmp_path: Path, planted: tuple[str, str], finding: str) -> None:
