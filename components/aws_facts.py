@@ -1,5 +1,6 @@
 """Facts read from AWS at preview time: zones with their IDs, what each zone offers, instance
-shapes, an existing VPC's CIDRs and subnets, and the EC2 vCPU quotas the pools draw on. `read` gathers all the program needs; the checks
+shapes, an existing VPC's CIDRs and subnets, the EC2 vCPU quotas the pools draw on, and the
+Kubernetes version the cluster runs if it exists. `read` gathers all the program needs; the checks
 against them are pure (`plan.py`)."""
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class Subnet:
 class AwsFacts:
     """`zones`: the region's standard zones; `offerings`: zone ID -> the pools' instance types it
     offers; `vpc_cidrs`, `subnets`: of an existing VPC (empty for a new one); `quotas`: EC2 vCPU
-    quota code -> its value, None when it could not be read (`quota_read_errors` says why)."""
+    quota code -> its value, None when it could not be read (`quota_read_errors` says why);
+    `deployed_kubernetes_version`: what the cluster of this name runs, None while there is none."""
 
     region: str
     zones: tuple[Zone, ...]
@@ -46,6 +48,7 @@ class AwsFacts:
     subnets: Mapping[str, Subnet] = field(default_factory=dict)
     quotas: Mapping[str, float | None] = field(default_factory=dict)
     quota_read_errors: Mapping[str, str] = field(default_factory=dict)
+    deployed_kubernetes_version: str | None = None
 
 
 def instance_shape(instance_type: str) -> InstanceShape:
@@ -102,6 +105,14 @@ def service_quotas(quotas: Iterable[ec2_quotas.Quota]) -> tuple[dict[str, float 
     return values, errors
 
 
+def deployed_kubernetes_version(cluster_name: str) -> str | None:
+    """The Kubernetes minor the EKS cluster `cluster_name` runs, or None when the region has none of
+    that name (a first `pulumi up`)."""
+    if cluster_name not in (aws.eks.get_clusters().names or []):
+        return None
+    return aws.eks.get_cluster(name=cluster_name).version
+
+
 def read(settings: Settings) -> AwsFacts:
     """Everything `plan_cluster` checks. An instance type no zone of the region offers (unknown or
     unavailable) is refused here, naming the pool setting, before its shape is asked for."""
@@ -130,4 +141,5 @@ def read(settings: Settings) -> AwsFacts:
     quota_values, quota_errors = service_quotas(ec2_quotas.quotas_to_read(settings.pools))
     return AwsFacts(region=settings.region, zones=tuple(availability_zones()), shapes=instance_shapes(types),
                     offerings=offered, vpc_cidrs=vpc_cidrs, subnets=subnets, quotas=quota_values,
-                    quota_read_errors=quota_errors)
+                    quota_read_errors=quota_errors,
+                    deployed_kubernetes_version=deployed_kubernetes_version(settings.cluster.name))

@@ -22,6 +22,14 @@ from .network import PrivateSubnet, cluster_tag
 from .node_role import NodeRole, NodeRoleArgs
 from .node_template import InstanceShape, NodeTemplate
 from .pool_spec import ON_DEMAND_SUFFIX, NodePoolSpec, build_node_template, check_pool_shapes
+from .rollout import (
+    HOOK_DEFAULT_RESULT,
+    HOOK_HEARTBEAT_SECONDS,
+    TERMINATING,
+    TERMINATION_HOOK_NAME,
+    RefreshPolicy,
+    refresh_policy,
+)
 from .userdata import ClusterBootstrap, feature_gates, render_user_data
 
 ROOT_DEVICE = "/dev/xvda"  # the root device name of the AL2023 EKS AMIs
@@ -39,6 +47,8 @@ class NodeGroupArgs:
     - `node_role`: an existing `NodeRole` (with its access entry to this cluster). Leave it unset to
       create one here (for clusters built elsewhere).
     - `propagated_tags`: tags put on the ASG and every instance it launches.
+    - `termination_hook_heartbeat_seconds`: with the termination handler, the heartbeat timeout of
+      the TERMINATING lifecycle hook each group is created with (the pool's drain timeout); None: no hook.
     - `partition`, `tags`: the AWS partition and the tags of every resource.
     """
 
@@ -48,6 +58,7 @@ class NodeGroupArgs:
     subnets: Sequence[PrivateSubnet]
     node_role: NodeRole | None = None
     propagated_tags: Mapping[str, str] = field(default_factory=dict)
+    termination_hook_heartbeat_seconds: int | None = None
     partition: str = "aws"
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -66,6 +77,9 @@ class NodeGroupArgs:
         for name in ("propagated_tags", "tags"):
             for key, value in validation.string_map(name, getattr(self, name)).items():
                 validation.tag(f"{name}.{key}", key, value)
+        if self.termination_hook_heartbeat_seconds is not None:
+            validation.whole_number("termination_hook_heartbeat_seconds", self.termination_hook_heartbeat_seconds,
+                                    *HOOK_HEARTBEAT_SECONDS)
 
 
 def asg_tags(cluster_name: str, template: NodeTemplate, name: str, propagated: Mapping[str, str],
@@ -107,6 +121,40 @@ def asg_plans(cluster_name: str, pool: NodePoolSpec, zones: Sequence[str]) -> li
     return plans
 
 
+def instance_refresh(policy: RefreshPolicy | None) -> aws.autoscaling.GroupInstanceRefreshArgs | None:
+    """The group's instance refresh. The AWS provider starts one whenever the launch template version
+    or the mixed instances policy changes (the version is a number, never $Latest, so it does), does
+    not wait for it, and cancels one in progress when it starts the next. Skip matching: a node
+    already on the new template stays. No auto rollback: the provider saves the new configuration on
+    the group before it starts the refresh, so a rollback would go back to the new template itself
+    (hashicorp/terraform-provider-aws#34189, still open); a rollout is undone by reverting the config
+    (docs/upgrades.md)."""
+    if policy is None:
+        return None
+    return aws.autoscaling.GroupInstanceRefreshArgs(
+        strategy="Rolling",
+        preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+            min_healthy_percentage=policy.min_healthy_percentage,
+            max_healthy_percentage=policy.max_healthy_percentage,
+            instance_warmup=str(policy.instance_warmup_seconds),
+            skip_matching=True,
+            auto_rollback=False,
+            checkpoint_percentages=list(policy.checkpoint_percentages) or None,
+            checkpoint_delay=str(policy.checkpoint_delay_seconds) if policy.checkpoint_percentages else None,
+        ),
+    )
+
+
+def termination_hooks(heartbeat_seconds: int | None) -> list[aws.autoscaling.GroupInitialLifecycleHookArgs] | None:
+    """The TERMINATING hook the group is created with, so it drains nodes from its first instance
+    until its last, while the group itself is being deleted too."""
+    if heartbeat_seconds is None:
+        return None
+    return [aws.autoscaling.GroupInitialLifecycleHookArgs(
+        name=TERMINATION_HOOK_NAME, lifecycle_transition=TERMINATING, default_result=HOOK_DEFAULT_RESULT,
+        heartbeat_timeout=heartbeat_seconds)]
+
+
 def check_node_group_tags(cluster_name: str, pool: NodePoolSpec, shapes: Sequence[InstanceShape],
                           zones: Sequence[str], propagated: Mapping[str, str], tags: Mapping[str, str], *,
                           labels_field: str = "pool.labels", tags_field: str = "tags") -> None:
@@ -133,10 +181,13 @@ class NodeGroup(pulumi.ComponentResource):
     image pull on GPU nodes; IMDSv2 required; encrypted gp3 root volume with the pool's throughput
     and IOPS; the node security
     group; instance and volume tags); and Auto Scaling groups with a MixedInstancesPolicy (types in
-    pool order, Spot allocation strategy, capacity rebalance). A general pool is one ASG over all
-    subnets; a GPU pool is one ASG per zone with AZRebalance suspended, min 0 and desired 0. Every
-    ASG carries Cluster Autoscaler discovery and node-template tags, and Pulumi ignores its desired
-    capacity so `pulumi up` never undoes the autoscaler.
+    pool order, Spot allocation strategy, the pool's capacity rebalance). A general pool is one ASG
+    over all subnets; a GPU pool is one ASG per zone with AZRebalance suspended, min 0 and desired 0.
+    Every ASG carries Cluster Autoscaler discovery and node-template tags, and Pulumi ignores its
+    desired capacity so `pulumi up` never undoes the autoscaler. The general pool's groups, and a GPU
+    pool's with `replace_busy_nodes`, roll onto a changed launch template by instance refresh
+    (`rollout.refresh_policy`); with `termination_hook_heartbeat_seconds` every group is created with
+    the termination handler's TERMINATING lifecycle hook.
 
     Refused before anything is created: shapes that differ within the pool, a GPU pool without
     NVIDIA GPUs, mixed CPU architectures, more tags on a group or instance than AWS allows.
@@ -199,6 +250,8 @@ class NodeGroup(pulumi.ComponentResource):
                 f"EKS {cluster.name} node pool {pool.name}, On-Demand fallback")
 
         self.asgs: dict[str, aws.autoscaling.Group] = {}
+        refresh = instance_refresh(refresh_policy(pool.gpu, pool.replace_busy_nodes))
+        hooks = termination_hooks(args.termination_hook_heartbeat_seconds)
         for plan in self.asg_plans:
             subnets = [s for s in args.subnets if not plan.zone or s.availability_zone == plan.zone]
             on_demand = plan.on_demand_fallback
@@ -214,7 +267,9 @@ class NodeGroup(pulumi.ComponentResource):
                 max_size=pool.max_size,
                 desired_capacity=0 if on_demand else pool.desired_size,
                 # Rebalancing replaces Spot instances at risk; an On-Demand group has none.
-                capacity_rebalance=not on_demand,
+                capacity_rebalance=pool.capacity_rebalance and not on_demand,
+                instance_refresh=refresh,
+                initial_lifecycle_hooks=hooks,
                 suspended_processes=["AZRebalance"] if pool.gpu else None,
                 mixed_instances_policy=aws.autoscaling.GroupMixedInstancesPolicyArgs(
                     instances_distribution=aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
@@ -239,7 +294,11 @@ class NodeGroup(pulumi.ComponentResource):
                       for key, value, propagate in asg_tags(cluster.name, template, plan.name,
                                                             args.propagated_tags, args.tags)],
                 # Instances launch only once their role's access entry exists: kubelet registers at boot.
-                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"],
+                # The initial hooks are ignored after creation: Terraform applies them only when it
+                # creates a group and marks them ForceNew, so a change (or their first appearance on a
+                # group created without them) would replace the group and every node in it. The
+                # termination handler's own LifecycleHook resource keeps the hook's settings current.
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity", "initialLifecycleHooks"],
                                             depends_on=[self.role.access_entry]),
             )
         self.register_outputs({

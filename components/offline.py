@@ -3,7 +3,8 @@
 No AWS account and no Pulumi CLI: `run_program` runs a program file (the project's `__main__.py`,
 or a library user's own) under Pulumi's mocks. `FakeAws` answers the invokes such programs make
 (zones with their IDs, what each zone offers, instance shapes from the instance catalog, an
-existing VPC, quotas, the caller's account, region and partition) for the stack's own region, and
+existing VPC, quotas, EKS clusters that exist already, the caller's account, region and
+partition) for the stack's own region, and
 fakes pulumi-eks's remote `eks:index:Cluster` outputs, including the `eksCluster` resource
 reference (see FIELD-NOTES). `eks-gpu-spot-render` writes what such a run registers
 (`render.py`); the project's tests assert on it.
@@ -98,6 +99,7 @@ class FakeAws:
       (default FAKE_VPC_ID) and CIDR (default the n-th /20 of the VPC's first CIDR)) and the
       existing VPC's CIDRs.
     - `quotas`: EC2 vCPU quota code -> value, or QUOTA_UNREADABLE (default GENEROUS_QUOTA_VCPUS).
+    - `clusters`: EKS clusters that exist already, name -> Kubernetes version (default: none).
     """
 
     region: str = DEFAULT_REGION
@@ -109,6 +111,7 @@ class FakeAws:
     subnet_cidrs: Mapping[str, str] = field(default_factory=dict)
     vpc_cidrs: Sequence[str] = ("10.50.0.0/16",)
     quotas: Mapping[str, float | str] = field(default_factory=dict)
+    clusters: Mapping[str, str] = field(default_factory=dict)
     missing_types: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -143,7 +146,16 @@ class FakeAws:
             "aws:index/getCallerIdentity:getCallerIdentity": self._caller_identity,
             "aws:index/getPartition:getPartition": self._partition,
             "aws:index/getRegion:getRegion": self._region,
+            "aws:eks/getClusters:getClusters": lambda _args: {"id": self.region, "names": list(self.clusters)},
+            "aws:eks/getCluster:getCluster": self._cluster,
         }
+
+    def _cluster(self, args: dict[str, Any]) -> Any:
+        name = args["name"]
+        if name not in self.clusters:
+            return {}, [("name", f"ResourceNotFoundException: No cluster found for name: {name}.")]
+        return {**self.eks_cluster_state(name, {"name": name, "version": self.clusters[name]}), "id": name,
+                "status": "ACTIVE", "platformVersion": "eks.1"}
 
     def _service_quota(self, args: dict[str, Any]) -> Any:
         code = args["quotaCode"]
@@ -273,6 +285,7 @@ class Registered:
     depends_on: list[str]
     provider: str
     aliases: list[str] = field(default_factory=list)  # alias URNs (aliases given as full URNs)
+    deleted_with: str = ""  # the URN of the resource whose deletion takes this one with it
 
 
 @dataclass
@@ -368,6 +381,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 depends_on=list(request.dependencies),
                 provider=request.provider,
                 aliases=[alias.urn for alias in request.aliases if alias.urn],
+                deleted_with=request.deletedWith,
             ))
         return response
 

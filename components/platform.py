@@ -27,6 +27,7 @@ from .node_role import NodeRole, NodeRoleArgs
 from .nodegroup import NodeGroup, NodeGroupArgs
 from .plan import ClusterPlan, plan_cluster
 from .quotas import pool_needs, quota_warnings
+from .rollout import hook_heartbeat_seconds
 from .settings import ExistingVpcSettings, Settings, default_subnet_layout
 from .subnet_capacity import ZoneSubnet, subnet_warnings
 
@@ -109,7 +110,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
             pulumi.log.info(note, resource=self)
         # Too little quota is allowed (it may be raised later), but never silent: the autoscaler only
         # backs off when EC2 refuses the launch.
-        for warning in quota_warning_lines(settings, args.facts, self.plan):
+        for warning in [*quota_warning_lines(settings, args.facts, self.plan), *self.plan.warnings]:
             pulumi.log.warn(warning, resource=self)
         for warning in subnet_warnings(node_subnets(settings, args.facts, self.plan), settings.pools,
                                        args.facts.shapes, self.plan.pool_zones):
@@ -148,6 +149,10 @@ class GpuSpotCluster(pulumi.ComponentResource):
             tags=tags,
         ), opts=child) for pool in settings.pools}
         connection = self.cluster.connection()
+        handler = settings.termination_handler
+        # Each pool's hook holds its terminating nodes for the pool's drain timeout.
+        self.hook_heartbeats = {pool.name: hook_heartbeat_seconds(pool.drain_timeout, handler.heartbeat_timeout_seconds)
+                                for pool in settings.pools} if handler.enabled else {}
         self.node_groups = {
             pool.name: NodeGroup(pool.name, NodeGroupArgs(
                 pool=pool,
@@ -157,6 +162,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
                          if s.availability_zone in self.plan.pool_zones[pool.name]],
                 node_role=node_roles[pool.name],
                 propagated_tags=propagated_tags,
+                termination_hook_heartbeat_seconds=self.hook_heartbeats.get(pool.name),
                 partition=partition,
                 tags=tags,
             ), opts=child)
@@ -228,6 +234,8 @@ class GpuSpotCluster(pulumi.ComponentResource):
                 # By ASG key, so a hook keeps its name when other groups change.
                 asgs={key: asg for group in self.node_groups.values() for key, asg in group.asgs.items()},
                 heartbeat_timeout_seconds=settings.termination_handler.heartbeat_timeout_seconds,
+                hook_heartbeats={key: self.hook_heartbeats[pool.name] for pool in settings.pools if pool.drain_timeout
+                                 for key in self.node_groups[pool.name].asgs},
                 general_pool=general.name,
                 general_pool_taints=general.taints,
                 pod_identity_agent=cluster.pod_identity_agent,

@@ -45,6 +45,7 @@ from .node_template import (
     NodeTemplate,
     Taint,
 )
+from .rollout import check_drain_timeout
 
 # The lifecycle label of an all On-Demand group: the value the EC2 Spot workshops pair with Ec2Spot.
 ON_DEMAND_LIFECYCLE = "OnDemand"
@@ -77,11 +78,17 @@ class PoolDefaults:
     root_volume_gib: int
     scale_down_unneeded_time: str
     root_volume_throughput_mibps: int | None = None
+    # Early replacement on a Spot rebalance recommendation (the ASG's capacity rebalance).
+    capacity_rebalance: bool = True
 
 
 # The one place the pools' defaults are written; config/, the examples and the docs read them here.
 GENERAL_POOL_DEFAULTS = PoolDefaults(("m6i.xlarge", "m6a.xlarge", "m5.xlarge", "m5a.xlarge", "m7i.xlarge"),
                                      min_size=2, max_size=20, root_volume_gib=50, scale_down_unneeded_time="")
+# Capacity rebalance off for GPU pools: a rebalance recommendation is a warning that may never turn
+# into an interruption, and acting on it drains the node at once, evicting a long GPU job for
+# nothing. The 2-minute interruption warning still drains the node (the handler's Spot rule). The
+# general pool keeps it on: its pods move cheaply, and a replacement is launched before the drain.
 # GPU pools: A10G (g5) and L4 (g6), both 22888 MiB per GPU; T4 (g4dn, 16384 MiB) would be refused
 # with them (gpu.check_gpu_memory). Unneeded time 5m: a short idle tail at GPU prices
 # (docs/autoscaling.md, section 5: at most 6 GPU instance-minutes per scale-out with the
@@ -96,7 +103,7 @@ GENERAL_POOL_DEFAULTS = PoolDefaults(("m6i.xlarge", "m6a.xlarge", "m5.xlarge", "
 # 1,000 MiB/s with 4,000 IOPS.
 GPU_POOL_DEFAULTS = PoolDefaults(("g5.xlarge", "g6.xlarge"),
                                  min_size=0, max_size=2, root_volume_gib=100, scale_down_unneeded_time="5m",
-                                 root_volume_throughput_mibps=600)
+                                 root_volume_throughput_mibps=600, capacity_rebalance=False)
 
 
 def pool_defaults(gpu: bool) -> PoolDefaults:
@@ -118,7 +125,8 @@ class NodePoolSpec:
     that kubelet refuses in `--node-labels` (the kubernetes.io and k8s.io namespaces outside
     kubelet's own set), or whose autoscaler tag key would pass 128 characters; two taints with one
     key, a taint on `nvidia.com/gpu` (the project sets it), and NoSchedule/NoExecute taints on the
-    general pool, where CoreDNS, the autoscaler and the termination handler run.
+    general pool, where CoreDNS, the autoscaler and the termination handler run; `replace_busy_nodes`
+    on the general pool, and a `drain_timeout` outside 30 s to 2 h (a lifecycle hook's heartbeat).
     """
 
     name: str
@@ -150,6 +158,14 @@ class NodePoolSpec:
     # GPU pools: one more ASG per zone, all On-Demand, that the priority expander ranks below
     # every Spot group, so the autoscaler turns to it only when Spot scale-ups fail.
     on_demand_fallback: bool = False
+    # The groups' capacity rebalance (see GPU_POOL_DEFAULTS for why it differs by kind).
+    capacity_rebalance: bool = BY_KIND
+    # GPU pools: roll busy nodes onto a changed launch template too (instance refresh, one node at a
+    # time, each drained for up to `drain_timeout`); off, only idle nodes leave (rollout.py).
+    replace_busy_nodes: bool = False
+    # How long Auto Scaling holds a terminating node of this pool for its drain (its lifecycle hook's
+    # heartbeat timeout), e.g. "1h"; empty: the termination handler's heartbeat_timeout_seconds.
+    drain_timeout: str = ""
 
     def __post_init__(self) -> None:
         # Every default depends on the kind of pool: a wrong `gpu` stops here.
@@ -247,6 +263,15 @@ class NodePoolSpec:
                 raise InvalidValueError("on_demand_fallback", fallback, "the pool is already all On-Demand "
                                                                         "(on_demand_percentage_above_base 100); a "
                                                                         "fallback would only duplicate its groups")
+        with checks.check():
+            validation.boolean("capacity_rebalance", resolve("capacity_rebalance", defaults.capacity_rebalance))
+        with checks.check():
+            busy = validation.boolean("replace_busy_nodes", self.replace_busy_nodes)
+            if busy and not gpu:
+                raise InvalidValueError("replace_busy_nodes", busy, "applies to GPU pools only (the general pool's "
+                                                                    "nodes are always replaced by an instance refresh)")
+        with checks.check():
+            check_drain_timeout(self.drain_timeout)
         checks.done()
 
     def lifecycle(self) -> str:

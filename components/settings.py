@@ -392,7 +392,8 @@ def default_gpu_pools() -> tuple[NodePoolSpec, ...]:
 class Settings:
     """Everything one GPU Spot cluster needs. Besides each part's own checks: the general pool has
     no GPUs and the GPU pools do, pool names are unique, the service CIDR does not overlap a new
-    VPC, and the autoscaler image's minor is the cluster's."""
+    VPC, the autoscaler image's minor is the cluster's, and a pool's `replace_busy_nodes` or
+    `drain_timeout` has the termination handler to drain its nodes."""
 
     project: str
     stack: str
@@ -443,6 +444,15 @@ class Settings:
                                             "reaches nodeadm as maxPodsExpression, which nodeadm has only since AMI "
                                             f"release {MAX_PODS_EXPRESSION_SINCE}; the pinned release {release} "
                                             "would ignore it (pin a newer amiReleaseVersion)")
+        if not self.termination_handler.enabled:
+            for path, pool in self.pool_paths():
+                for field_name in ("replace_busy_nodes", "drain_timeout"):
+                    if getattr(pool, field_name):
+                        with checks.check():
+                            raise InvalidValueError(f"{path}.{field_name}", getattr(pool, field_name),
+                                                    "needs the termination handler (nodeTerminationHandler.enabled): "
+                                                    "without it no lifecycle hook holds a node and nothing drains "
+                                                    "it, so a replaced node's pods would be killed where they run")
         if "priority" not in self.cluster_autoscaler.expander.split(","):
             for index, pool in enumerate(pools):
                 if pool.on_demand_fallback:

@@ -43,12 +43,14 @@ _POOL_FIELDS = {
     "rootVolumeIops": "root_volume_iops",
     "memoryOverheadPercent": "memory_overhead_percent",
     "maxPods": "max_pods",
+    "capacityRebalance": "capacity_rebalance",
+    "drainTimeout": "drain_timeout",
 }
 GENERAL_POOL_FIELDS = {"minSize": "min_size", "maxSize": "max_size", "desiredSize": "desired_size", **_POOL_FIELDS}
 GPU_POOL_FIELDS = {"name": "name", "minSizePerAz": "min_size", "maxSizePerAz": "max_size", **_POOL_FIELDS,
                    "acceleratorLabel": "accelerator", "timeSlicingReplicas": "time_slicing_replicas",
                    "scaleDownGpuUtilizationThreshold": "scale_down_gpu_utilization_threshold",
-                   "onDemandFallback": "on_demand_fallback"}
+                   "onDemandFallback": "on_demand_fallback", "replaceBusyNodes": "replace_busy_nodes"}
 DEVICE_PLUGIN_FIELDS = {"enabled": "enabled", "image": "image"}
 CLUSTER_AUTOSCALER_FIELDS = {
     "enabled": "enabled",

@@ -94,7 +94,8 @@ ROWS: list[Row] = [
      "the autoscaler's tags and IAM"),
     ("kubernetesVersion", "string", lambda: shown(CLUSTER.kubernetes_version),
      "Kubernetes minor: " + ", ".join(SUPPORTED_KUBERNETES_VERSIONS)
-     + " (see [Versions](performance.md#versions-and-ami-releases))"),
+     + " (see [Versions](performance.md#versions-and-ami-releases)); a running cluster moves one minor per "
+       "`pulumi up` and never down (checked at preview, [upgrades](upgrades.md#kubernetes-minor-upgrade))"),
     ("amiReleaseVersion", "string", lambda: shown(CLUSTER.ami_release_version),
      "EKS AL2023 AMI release for every pool, `vYYYYMMDD`; empty: the `recommended` AMI at each `pulumi up`"),
     ("tags", "object", lambda: shown(dict(CLUSTER.tags)),
@@ -167,6 +168,18 @@ ROWS: list[Row] = [
      "Spot group: used when a Spot scale-up fails or the Spot group is at its max, so a zone can run up to twice "
      "`maxSizePerAz`; needs the `priority` expander; refused with `onDemandPercentageAboveBase: 100` "
      "([autoscaling](autoscaling.md#4-spot-capacity-failures-how-soon-ca-gives-up-on-a-group))"),
+    ("gpuPools[].replaceBusyNodes", "boolean", lambda: shown(GPU.replace_busy_nodes),
+     "roll busy nodes onto a changed launch template too: instance refresh, one node at a time, each drained "
+     "for up to `drainTimeout`; off, running nodes keep their template until the autoscaler removes them idle "
+     "(`minSizePerAz` nodes never are); needs the termination handler "
+     "([upgrades](upgrades.md#gpu-pools-idle-nodes-only-unless-you-say-so))"),
+    ("<pool>.capacityRebalance", "boolean", lambda: both("capacity_rebalance"),
+     "replace a Spot node early on a rebalance recommendation (launch a replacement, then drain the old "
+     "node); off, only the 2-minute interruption warning drains it "
+     "([upgrades](upgrades.md#one-drain-per-event-rebalance-recommendations))"),
+    ("<pool>.drainTimeout", "duration", lambda: "`nodeTerminationHandler.heartbeatTimeoutSeconds`",
+     "how long Auto Scaling holds a terminating node of the pool while the handler drains it (its lifecycle "
+     f"hook's heartbeat timeout): {durations('30s', '2h')}; needs the termination handler"),
     ("<pool>.maxPods", "integer", lambda: f"{both('max_pods')} (nodeadm's ENI rule)",
      "kubelet's max pods; reaches nodeadm as `maxPodsExpression`, so its memory reservation and the "
      "autoscaler's template follow"),

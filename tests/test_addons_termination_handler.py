@@ -44,13 +44,12 @@ def test_queue_is_encrypted_and_only_eventbridge_may_send() -> None:
                          "Action": "sqs:SendMessage", "Resource": QUEUE_ARN}
 
 
-def test_five_eventbridge_rules_send_to_the_queue() -> None:
+def test_four_eventbridge_rules_send_to_the_queue() -> None:
     rules = {r.name: document(r.inputs["eventPattern"])
              for r in descendants("aws:cloudwatch/eventRule:EventRule")}
     prefix = "node-termination-handler-"
     assert rules == {
         f"{prefix}spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
-        f"{prefix}rebalance": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"]},
         f"{prefix}state-change": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
         f"{prefix}asg-lifecycle": {"source": ["aws.autoscaling"],
                                    "detail-type": ["EC2 Instance-terminate Lifecycle Action"],
@@ -69,9 +68,8 @@ def test_five_eventbridge_rules_send_to_the_queue() -> None:
         assert target.inputs["rule"] == f"{target.name}-generated"
 
 
-def test_event_patterns_are_the_five_kinds_nth_reads() -> None:
-    assert set(event_patterns("c")) == {"spot-interruption", "rebalance", "state-change", "asg-lifecycle",
-                                          "scheduled-change"}
+def test_event_patterns_are_the_kinds_nth_reads_but_rebalance_recommendations() -> None:
+    assert set(event_patterns("c")) == {"spot-interruption", "state-change", "asg-lifecycle", "scheduled-change"}
 
 
 def test_a_terminating_lifecycle_hook_on_every_asg() -> None:
@@ -145,6 +143,7 @@ def test_deployment_runs_queue_mode_on_general_nodes() -> None:
     assert env["AWS_REGION"] == "us-east-1"
     assert env["CHECK_TAG_BEFORE_DRAINING"] == "true"
     assert env["MANAGED_TAG"] == "aws-node-termination-handler/managed"
+    # The Spot warning while no pool sets a longer drain timeout (test_rollout.py).
     assert env["NODE_TERMINATION_GRACE_PERIOD"] == "120"
     assert env["ENABLE_PROBES_SERVER"] == "true"
     assert env["NODE_NAME"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}

@@ -246,7 +246,7 @@ def test_what_only_needs_asg_names_waits_for_no_asg(schedule: Schedule) -> None:
     asgs = {r.urn for r in run.of_type("aws:autoscaling/group:Group")}
     priorities = run.one("kubernetes:core/v1:ConfigMap", "cluster-autoscaler-priority-expander")
     rules = run.of_type("aws:cloudwatch/eventRule:EventRule")
-    assert len(rules) == 5
+    assert len(rules) == 4
     for resource in [priorities, *rules]:
         assert not asgs & set(resource.depends_on), resource.name
     # The names it uses are the ASGs' real names.

@@ -188,7 +188,8 @@ def test_fallback_adds_an_all_on_demand_group_per_zone(fallback_run: ProgramRun)
         on_demand = name.endswith("-on-demand")
         assert distribution["onDemandBaseCapacity"] == 0
         assert distribution["onDemandPercentageAboveBaseCapacity"] == (100 if on_demand else 0)
-        assert group.inputs["capacityRebalance"] is (not on_demand)
+        # A GPU pool's Spot groups have capacity rebalance off by default; a fallback group never has it.
+        assert group.inputs["capacityRebalance"] is False
         assert group.inputs["minSize"] == 0
         # The same zone's subnet as the zone's Spot group.
         assert len(group.inputs["vpcZoneIdentifiers"]) == 1

@@ -101,7 +101,7 @@ def test_termination_handler_event_patterns_fit_eventbridge(big: ProgramRun) -> 
     registered = big.of_type("aws:cloudwatch/eventRule:EventRule")
     rules = {suffix: rule for suffix in event_patterns(CLUSTER_100) for rule in registered
              if rule.name == f"node-termination-handler-{suffix}"}
-    assert len(rules) == len(registered) == 5
+    assert len(rules) == len(registered) == 4
     for rule in rules.values():
         assert len(_compact(rule.inputs["eventPattern"])) <= 2048, rule.name
         assert len(rule.inputs["description"]) <= 512, rule.name

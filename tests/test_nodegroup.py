@@ -65,8 +65,9 @@ def test_gpu_asgs_scale_from_and_to_zero(run: ProgramRun) -> None:
     for group in gpu_groups(run, "gpu-small"):
         assert (group.inputs["minSize"], group.inputs["maxSize"], group.inputs["desiredCapacity"]) == (0, 3, 0)
         assert group.inputs["suspendedProcesses"] == ["AZRebalance"]
-        assert group.ignore_changes == ["desiredCapacity"]
-        assert group.inputs["capacityRebalance"] is True
+        assert group.ignore_changes == ["desiredCapacity", "initialLifecycleHooks"]
+        # No early replacement on a rebalance recommendation by default (docs/upgrades.md).
+        assert group.inputs["capacityRebalance"] is False
 
 
 def test_autoscaler_tags_say_what_kubelet_registers(run: ProgramRun) -> None:
@@ -128,7 +129,8 @@ def test_general_asg_spans_all_zones_and_is_all_spot(run: ProgramRun) -> None:
     assert distribution["spotAllocationStrategy"] == "price-capacity-optimized"
     assert [o["instanceType"] for o in policy["launchTemplate"]["overrides"]] == [
         "m6i.xlarge", "m6a.xlarge", "m5.xlarge", "m5a.xlarge", "m7i.xlarge"]
-    assert general.ignore_changes == ["desiredCapacity"]
+    assert general.ignore_changes == ["desiredCapacity", "initialLifecycleHooks"]
+    assert general.inputs["capacityRebalance"] is True
     assert "suspendedProcesses" not in general.inputs
     flags = kubelet_flags(launch_template_of(run, general))
     assert flags == {"node-labels": "lifecycle=Ec2Spot,node-pool=general"}

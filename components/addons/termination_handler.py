@@ -1,9 +1,16 @@
 """aws-node-termination-handler in queue mode: cordon and drain a node before EC2 takes it away.
 
-EventBridge sends Spot interruption warnings, rebalance recommendations, instance state changes,
-ASG terminate lifecycle actions and AWS Health scheduled changes to an SQS queue; one Deployment
-reads the queue and drains the node, within the 2-minute Spot warning. The lifecycle hook holds an
-ASG termination (scale-in, rebalance) until the drain is done.
+EventBridge sends Spot interruption warnings, instance state changes, ASG terminate lifecycle
+actions and AWS Health scheduled changes to an SQS queue; one Deployment reads the queue and drains
+the node, within the 2-minute Spot warning. The lifecycle hook holds an ASG termination (scale-in,
+capacity rebalance, instance refresh) until the drain is done, or its heartbeat timeout passes.
+
+No rule for rebalance recommendations: in queue mode the handler cordons and drains at once on one
+(`pkg/interruptionevent/draincordon/handler.go`), and a group with capacity rebalance then drains the
+same node a second time through its hook, after launching the replacement. The handler's README
+(v1.25.6, "Create Amazon EventBridge Rules") says groups with capacity rebalance need no rebalance
+rule. A pool that turns capacity rebalance off (GPU pools, by default) wants no early eviction at
+all, so the rule would be wrong for it too: a warning that may never become an interruption.
 """
 
 from __future__ import annotations
@@ -18,6 +25,13 @@ import pulumi_aws as aws
 
 from ..iam import cluster_asgs_arn, partition_for_region, to_json
 from ..node_template import Taint, ca_cluster_tag
+from ..rollout import (
+    HOOK_DEFAULT_RESULT,
+    SPOT_WARNING_SECONDS,
+    TERMINATING,
+    TERMINATION_HOOK_NAME,
+    handler_drain_seconds,
+)
 from .common import (
     general_pool_deployment_manifest,
     kubernetes_object,
@@ -30,7 +44,7 @@ from .common import (
 APP = "aws-node-termination-handler"
 NAME = "aws-node-termination-handler"
 MANAGED_TAG = "aws-node-termination-handler/managed"
-LIFECYCLE_HOOK_NAME = "aws-node-termination-handler"
+LIFECYCLE_HOOK_NAME = TERMINATION_HOOK_NAME
 PROBES_PORT = 8080
 RUN_AS = 1000  # the uid of the upstream image
 # Past the 2-minute Spot warning a message is useless; a short retention keeps stale ones out.
@@ -63,7 +77,6 @@ def event_patterns(cluster_name: str) -> dict[str, dict[str, Any]]:
     """
     return {
         "spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
-        "rebalance": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"]},
         "state-change": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
         "asg-lifecycle": {
             "source": ["aws.autoscaling"],
@@ -131,8 +144,10 @@ def cluster_role_manifest() -> dict[str, Any]:
 
 
 def deployment_manifest(image: str, queue_url: pulumi.Input[str], region: str, general_pool: str = "general",
-                        general_pool_taints: Sequence[Taint] = ()) -> dict[str, Any]:
-    """The queue-mode Deployment. `queue_url` may be an output; everything else is plain data."""
+                        general_pool_taints: Sequence[Taint] = (),
+                        drain_seconds: int = SPOT_WARNING_SECONDS) -> dict[str, Any]:
+    """The queue-mode Deployment. `queue_url` may be an output; everything else is plain data.
+    `drain_seconds`: how long the handler keeps draining one node (`rollout.handler_drain_seconds`)."""
     def field_ref(name: str, path: str) -> dict[str, Any]:
         return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}}
 
@@ -149,8 +164,10 @@ def deployment_manifest(image: str, queue_url: pulumi.Input[str], region: str, g
         {"name": "DELETE_LOCAL_DATA", "value": "true"},
         {"name": "IGNORE_DAEMON_SETS", "value": "true"},
         {"name": "POD_TERMINATION_GRACE_PERIOD", "value": "-1"},
-        # The drain must finish inside the 2-minute Spot warning.
-        {"name": "NODE_TERMINATION_GRACE_PERIOD", "value": "120"},
+        # The drain helper's timeout: the 2-minute Spot warning, or the longest drain timeout a pool
+        # sets (its hook still ends that pool's wait). It also starts a scheduled-event drain this
+        # long before the event; it never delays one.
+        {"name": "NODE_TERMINATION_GRACE_PERIOD", "value": str(drain_seconds)},
         {"name": "EMIT_KUBERNETES_EVENTS", "value": "true"},
         {"name": "ENABLE_PROBES_SERVER", "value": "true"},
         {"name": "PROBES_SERVER_PORT", "value": str(PROBES_PORT)},
@@ -182,6 +199,8 @@ class NodeTerminationHandlerArgs:
     - `asgs`: every ASG of the cluster, by a stable key used in resource names (e.g. the ASG name).
       Each gets a TERMINATING lifecycle hook; its instances must carry `MANAGED_TAG`.
     - `heartbeat_timeout_seconds`: how long a lifecycle hook waits for the handler.
+    - `hook_heartbeats`: by ASG key, a heartbeat other than `heartbeat_timeout_seconds` (a pool's
+      drain timeout); the handler's drain limit follows the longest hook.
     - `general_pool`, `general_pool_taints`: where the handler runs, and the taints it tolerates there.
     - `pod_identity_agent`: the eks-pod-identity-agent add-on the association waits for.
     """
@@ -192,6 +211,7 @@ class NodeTerminationHandlerArgs:
     provider: pulumi.ProviderResource
     asgs: Mapping[str, aws.autoscaling.Group]
     heartbeat_timeout_seconds: int = 300
+    hook_heartbeats: Mapping[str, int] = field(default_factory=dict)
     general_pool: str = "general"
     general_pool_taints: Sequence[Taint] = ()
     pod_identity_agent: pulumi.Resource | None = None
@@ -202,8 +222,8 @@ class NodeTerminationHandler(pulumi.ComponentResource):
     """aws-node-termination-handler in queue mode.
 
     Creates an SQS queue (SSE-SQS encryption, 5-minute retention) with a policy letting EventBridge
-    send to it; five EventBridge rules (`event_patterns`) targeting it; a TERMINATING lifecycle hook
-    (default result CONTINUE) on every ASG; an IAM role trusted by EKS Pod Identity with
+    send to it; four EventBridge rules (`event_patterns`) targeting it; a TERMINATING lifecycle hook
+    (default result CONTINUE) on every ASG, deleted with its group; an IAM role trusted by EKS Pod Identity with
     `termination_handler_policy` as its own managed policy, and its Pod Identity association; and in kube-system a
     ServiceAccount, ClusterRole and binding, and the Deployment (`deployment_manifest`).
 
@@ -232,15 +252,23 @@ class NodeTerminationHandler(pulumi.ComponentResource):
             )
             aws.cloudwatch.EventTarget(f"{name}-{suffix}", rule=rule_resource.name, arn=self.queue.arn, opts=child)
 
+        hooks = {key: args.hook_heartbeats.get(key, args.heartbeat_timeout_seconds) for key in args.asgs}
         for key, asg in args.asgs.items():
+            # The group is created with this same hook (NodeGroup's initial lifecycle hooks), but it
+            # only keeps it from its creation on: this resource gives groups created before that their
+            # hook, and keeps every hook's heartbeat current (Terraform never updates initial hooks).
+            # `deleted_with`: when the group goes too (a pool or zone removed), the hook is left to go
+            # with it. Deleting it first, as Pulumi deletes dependents first, would let the group's
+            # own deletion terminate its nodes undrained; and since it has the name of the group's
+            # initial hook, deleting it removes that hook too.
             aws.autoscaling.LifecycleHook(
                 f"{name}-{key}",
                 name=LIFECYCLE_HOOK_NAME,
                 autoscaling_group_name=asg.name,
-                lifecycle_transition="autoscaling:EC2_INSTANCE_TERMINATING",
-                default_result="CONTINUE",
-                heartbeat_timeout=args.heartbeat_timeout_seconds,
-                opts=child,
+                lifecycle_transition=TERMINATING,
+                default_result=HOOK_DEFAULT_RESULT,
+                heartbeat_timeout=hooks[key],
+                opts=pulumi.ResourceOptions(parent=self, deleted_with=asg),
             )
 
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
@@ -256,7 +284,8 @@ class NodeTerminationHandler(pulumi.ComponentResource):
             association, *service_account_with_cluster_role(name, NAME, APP, cluster_role_manifest(), k8s_opts)]
         self.deployment = kubernetes_object(
             f"{name}-deployment",
-            deployment_manifest(args.image, self.queue.url, args.region, args.general_pool, args.general_pool_taints),
+            deployment_manifest(args.image, self.queue.url, args.region, args.general_pool, args.general_pool_taints,
+                                handler_drain_seconds(list(args.hook_heartbeats.values()))),
             pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=before_deployment))
 
         self.queue_url = self.queue.url

@@ -1,0 +1,241 @@
+"""Day 2 under mocks: how a changed launch template reaches each kind of pool, the hook on each group,
+one drain per event, and the figures of docs/upgrades.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.errors import InvalidValueError
+from components.pool_spec import NodePoolSpec
+from components.rollout import (
+    BUSY_GPU_POOL_REFRESH,
+    GENERAL_POOL_REFRESH,
+    RefreshPolicy,
+    refresh_policy,
+    rollout_minutes,
+)
+from tests.harness import ROOT, ProgramRun, Registered, assert_refused, run_program, stack_config
+
+ASG = "aws:autoscaling/group:Group"
+HOOK = "aws:autoscaling/lifecycleHook:LifecycleHook"
+GPU = {"name": "gpu", "instanceTypes": ["g5.xlarge", "g6.xlarge"]}
+DEV = stack_config(ROOT / "Pulumi.dev.yaml")
+PROD = stack_config(ROOT / "Pulumi.prod.yaml")
+_runs: dict[str, ProgramRun] = {}
+
+
+def cached(name: str, config: dict[str, Any], **aws: Any) -> ProgramRun:
+    if name not in _runs:
+        _runs[name] = run_program(config, **aws)
+    return _runs[name]
+
+
+def busy_run() -> ProgramRun:
+    return cached("busy", {"gpuPools": [{**GPU, "replaceBusyNodes": True, "drainTimeout": "1h", "onDemandFallback": True},
+                                        {"name": "idle", "instanceTypes": ["g5.2xlarge"], "minSizePerAz": 1}]})
+
+
+def groups(run: ProgramRun, pool: str) -> list[Registered]:
+    return [g for g in run.of_type(ASG) if g.name == pool or g.name.startswith(f"{pool}-us-")]
+
+
+def preferences(group: Registered) -> dict[str, Any]:
+    refresh = group.inputs["instanceRefresh"]
+    assert refresh["strategy"] == "Rolling"
+    return refresh["preferences"]
+
+
+# 1. Refresh preferences per kind of pool.
+
+def test_the_general_pool_launches_before_terminating_after_a_canary() -> None:
+    (general,) = groups(busy_run(), "general")
+    assert preferences(general) == {
+        "minHealthyPercentage": 100, "maxHealthyPercentage": 150, "instanceWarmup": "180", "skipMatching": True,
+        "autoRollback": False, "checkpointPercentages": [1, 100], "checkpointDelay": "300"}
+
+
+def test_a_gpu_pool_has_no_refresh_unless_it_replaces_busy_nodes() -> None:
+    run = busy_run()
+    for group in groups(run, "idle"):
+        assert "instanceRefresh" not in group.inputs, group.name
+    busy = groups(run, "gpu")
+    assert len(busy) == 6  # three zones, each with its On-Demand fallback group: the same policy
+    for group in busy:
+        assert preferences(group) == {"minHealthyPercentage": 100, "maxHealthyPercentage": 100,
+                                      "instanceWarmup": "300", "skipMatching": True, "autoRollback": False}
+
+
+def test_the_launch_template_version_is_a_number_so_a_change_starts_a_refresh() -> None:
+    # The provider starts no refresh for a group on `$Latest` or `$Default`.
+    for group in busy_run().of_type(ASG):
+        version = group.inputs["mixedInstancesPolicy"]["launchTemplate"]["launchTemplateSpecification"]["version"]
+        assert version.isdigit(), group.name
+
+
+def test_refresh_policies_refuse_what_aws_refuses() -> None:
+    for make, field in [
+        (lambda: RefreshPolicy(100, 201, 60), "max_healthy_percentage"),
+        (lambda: RefreshPolicy(50, 99, 60), "max_healthy_percentage"),
+        (lambda: RefreshPolicy(0, 150, 60), "max_healthy_percentage"),  # more than 100 apart
+        (lambda: RefreshPolicy(101, 150, 60), "min_healthy_percentage"),
+        (lambda: RefreshPolicy(100, 150, 60, (50, 20, 100)), "checkpoint_percentages"),
+        (lambda: RefreshPolicy(100, 150, 60, (50,)), "checkpoint_percentages"),
+        (lambda: RefreshPolicy(100, 150, 60, (1, 100), 172801), "checkpoint_delay_seconds"),
+    ]:
+        with pytest.raises(InvalidValueError) as raised:
+            make()
+        assert raised.value.field == field
+    assert RefreshPolicy(0, 100, 0).nodes_at_once(4) == 4
+    assert RefreshPolicy(100, 200, 60, (1, 100), 172800).launches_before_terminating
+
+
+# 2. How many nodes roll at once, and how long a pool takes (the figures of docs/upgrades.md).
+
+@pytest.mark.parametrize(("desired", "at_once"), [(1, 1), (2, 1), (3, 1), (4, 2), (6, 3), (30, 15)])
+def test_the_general_pool_rolls_half_its_size_at_once_and_at_least_one(desired: int, at_once: int) -> None:
+    assert GENERAL_POOL_REFRESH.nodes_at_once(desired) == at_once
+
+
+def test_busy_gpu_nodes_roll_one_at_a_time_whatever_the_size() -> None:
+    assert [BUSY_GPU_POOL_REFRESH.nodes_at_once(d) for d in (0, 1, 3, 6)] == [0, 1, 1, 1]
+    assert not BUSY_GPU_POOL_REFRESH.launches_before_terminating
+
+
+def test_rollout_minutes_of_the_dev_and_prod_general_pools() -> None:
+    # A step: 1 launch + 3 warm-up + 1 drain + 1 terminate = 6 minutes; the canary's pause 5.
+    dev, prod = DEV["eks-gpu-spot:generalPool"], PROD["eks-gpu-spot:generalPool"]
+    assert (dev["desiredSize"], prod["desiredSize"], prod["maxSize"]) == (2, 3, 30)
+    assert rollout_minutes(GENERAL_POOL_REFRESH, dev["desiredSize"]) == 6 + 5 + 6
+    assert rollout_minutes(GENERAL_POOL_REFRESH, prod["desiredSize"]) == 6 + 5 + 2 * 6
+    # At prod's maximum: the canary, then 29 nodes 15 at a time.
+    assert rollout_minutes(GENERAL_POOL_REFRESH, prod["maxSize"]) == 6 + 5 + 2 * 6
+    assert rollout_minutes(GENERAL_POOL_REFRESH, 0) == 0
+    # A busy GPU node: its drain, then launch and 5 minutes' warm-up.
+    assert rollout_minutes(BUSY_GPU_POOL_REFRESH, 2, drain_minutes=60) == 2 * (1 + 5 + 60 + 1)
+
+
+def test_preview_says_how_each_pool_rolls() -> None:
+    notes = [m for severity, m in busy_run().logs if severity == "info"]
+    assert ("pool 'general': a new launch template version rolls onto its nodes by instance refresh, one canary node "
+            "and a 5-minute pause, then 1 at a time, each launched before an old one is drained: about 17 minutes at "
+            "its desired size 2") in notes
+    assert any(n.startswith("GPU pool 'gpu': a new launch template version replaces its nodes one at a time, busy or "
+                            "not, each drained for up to 1h") for n in notes)
+    # A pool with a minimum keeps those nodes on their template: preview says so.
+    assert any(n.startswith("GPU pool 'idle': its 1 node(s) per zone (minSizePerAz) keep the launch template") for n in notes)
+    dev_notes = [m for severity, m in cached("dev", DEV, stack="dev").logs if severity == "info"]
+    assert not any("minSizePerAz" in n for n in dev_notes)  # gpu-small scales from zero: nothing stays behind
+
+
+# 3. The hook lives with its group.
+
+def test_every_group_is_created_with_its_terminating_hook() -> None:
+    run = busy_run()
+    heartbeats = {"general": 300, "gpu": 3600, "idle": 300}
+    for pool, heartbeat in heartbeats.items():
+        for group in groups(run, pool):
+            assert group.inputs["initialLifecycleHooks"] == [{
+                "name": "aws-node-termination-handler", "lifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+                "defaultResult": "CONTINUE", "heartbeatTimeout": heartbeat}], group.name
+            # Terraform applies initial hooks only at creation and replaces the group when they change:
+            # ignored afterwards, so no existing group is ever replaced for them.
+            assert "initialLifecycleHooks" in group.ignore_changes
+
+
+def test_the_separate_hooks_keep_their_urns_and_go_with_their_groups() -> None:
+    run = busy_run()
+    hooks = {h.inputs["autoscalingGroupName"]: h for h in run.of_type(HOOK)}
+    assert len(hooks) == len(run.of_type(ASG)) == 1 + 6 + 3
+    for group in run.of_type(ASG):
+        hook = hooks[group.inputs["name"]]
+        # The URN existing stacks have: no hook is deleted and recreated (which would leave a window
+        # without one), and none is moved.
+        assert hook.urn.endswith(f"$aws:autoscaling/lifecycleHook:LifecycleHook::node-termination-handler-{group.name}")
+        assert hook.deleted_with == group.urn
+        (initial,) = group.inputs["initialLifecycleHooks"]
+        assert {k: hook.inputs[k] for k in initial} == initial
+
+
+def test_without_the_handler_no_group_has_a_hook() -> None:
+    run = cached("no-handler", {"nodeTerminationHandler": {"enabled": False}})
+    assert run.of_type(HOOK) == []
+    for group in run.of_type(ASG):
+        assert "initialLifecycleHooks" not in group.inputs
+    # Replacing general nodes undrained is allowed, but said.
+    assert any(severity == "warning" and "terminates its nodes without draining them" in m for severity, m in run.logs)
+
+
+# 4. One drain per event.
+
+@pytest.mark.parametrize("rebalance", [None, True, False])
+def test_no_rebalance_recommendation_rule_whatever_the_pools_capacity_rebalance(rebalance: bool | None) -> None:
+    pools = {} if rebalance is None else {"generalPool": {"capacityRebalance": rebalance},
+                                          "gpuPools": [{**GPU, "capacityRebalance": rebalance}]}
+    run = cached(f"rebalance-{rebalance}", pools)
+    patterns = [r.inputs["eventPattern"] for r in run.of_type("aws:cloudwatch/eventRule:EventRule")]
+    assert len(patterns) == 4
+    assert not any("Rebalance Recommendation" in p for p in patterns)
+    assert any("Spot Instance Interruption Warning" in p for p in patterns)
+    expected = {"general": True, "gpu": False} if rebalance is None else {"general": rebalance, "gpu": rebalance}
+    for pool, on in expected.items():
+        for group in groups(run, pool):
+            assert group.inputs["capacityRebalance"] is on, group.name
+
+
+def test_fallback_groups_never_rebalance() -> None:
+    run = cached("fallback-rebalance", {"gpuPools": [{**GPU, "capacityRebalance": True, "onDemandFallback": True}]})
+    for group in groups(run, "gpu"):
+        assert group.inputs["capacityRebalance"] is (not group.name.endswith("-on-demand"))
+
+
+# 5. Drain timeouts the hook and the handler can really hold.
+
+def test_a_pools_drain_timeout_sets_its_hooks_and_the_handlers_drain_limit() -> None:
+    run = busy_run()
+    env = {e["name"]: e.get("value") for e in run.one("kubernetes:apps/v1:Deployment", "node-termination-handler-deployment")
+           .inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["NODE_TERMINATION_GRACE_PERIOD"] == "3600"
+    hooks = {h.inputs["autoscalingGroupName"]: h.inputs["heartbeatTimeout"] for h in run.of_type(HOOK)}
+    assert {hooks[g.inputs["name"]] for g in groups(run, "gpu")} == {3600}
+    assert {hooks[g.inputs["name"]] for g in groups(run, "idle")} == {300}
+
+
+REFUSED = [
+    pytest.param({"gpuPools": [{**GPU, "drainTimeout": "3h"}]}, "eks-gpu-spot:gpuPools[0].drainTimeout",
+                 "from 30s to 2h", id="drain-beyond-heartbeat"),
+    pytest.param({"generalPool": {"drainTimeout": "10s"}}, "eks-gpu-spot:generalPool.drainTimeout",
+                 "AWS allows 30 s to 2 h", id="drain-below-heartbeat"),
+    pytest.param({"gpuPools": [{**GPU, "drainTimeout": "1 hour"}]}, "eks-gpu-spot:gpuPools[0].drainTimeout",
+                 "must be a duration such as '30m'", id="drain-not-a-duration"),
+    pytest.param({"nodeTerminationHandler": {"enabled": False}, "gpuPools": [{**GPU, "replaceBusyNodes": True}]},
+                 "eks-gpu-spot:gpuPools[0].replaceBusyNodes", "needs the termination handler", id="busy-without-handler"),
+    pytest.param({"nodeTerminationHandler": {"enabled": False}, "generalPool": {"drainTimeout": "5m"}},
+                 "eks-gpu-spot:generalPool.drainTimeout", "needs the termination handler", id="drain-without-handler"),
+    pytest.param({"gpuPools": [{**GPU, "replaceBusyNodes": "yes"}]}, "eks-gpu-spot:gpuPools[0].replaceBusyNodes",
+                 "true or false", id="busy-not-a-boolean"),
+    pytest.param({"generalPool": {"capacityRebalance": 1}}, "eks-gpu-spot:generalPool.capacityRebalance",
+                 "true or false", id="rebalance-not-a-boolean"),
+]
+
+
+@pytest.mark.parametrize(("config", "key", "allowed"), REFUSED)
+def test_refused_before_any_resource(config: dict[str, Any], key: str, allowed: str) -> None:
+    assert_refused(run_program(config, expect_error=True), key, allowed)
+
+
+@pytest.mark.parametrize("config", [
+    pytest.param({"gpuPools": [{**GPU, "drainTimeout": "2h", "replaceBusyNodes": True}]}, id="drain-2h"),
+    pytest.param({"generalPool": {"drainTimeout": "30s"}}, id="drain-30s"),
+    pytest.param({"nodeTerminationHandler": {"enabled": False}, "gpuPools": [GPU]}, id="handler-off-plain-pools"),
+])
+def test_the_nearest_good_value_deploys(config: dict[str, Any]) -> None:
+    assert run_program(config).of_type(ASG)
+
+
+def test_the_general_pool_cannot_opt_out_of_its_refresh() -> None:
+    with pytest.raises(InvalidValueError, match="applies to GPU pools only"):
+        NodePoolSpec(name="general", replace_busy_nodes=True)
+    assert refresh_policy(gpu=False, replace_busy_nodes=False) is GENERAL_POOL_REFRESH
+    assert refresh_policy(gpu=True, replace_busy_nodes=False) is None
