@@ -87,7 +87,7 @@ class ClusterArgs:
     - `deletion_protection`: EKS deletion protection plus Pulumi `protect` on the control plane.
     - `ami_release_version`: the nodes' EKS AMI release, such as "v20260714" (empty: `recommended`).
     - `managed_addon_versions`: optional versions for vpcCni, kubeProxy, coredns, podIdentityAgent
-      (unset: the EKS default for the cluster version).
+      (unset: the EKS default for the cluster's Kubernetes version, read with `aws.eks.get_addon_version`).
     - `log_retention_days`: days CloudWatch keeps the control-plane logs (a CloudWatch retention value).
     """
 
@@ -113,8 +113,10 @@ class Cluster(pulumi.ComponentResource):
     Creates a KMS key (rotation on, explicit key policy: `secrets_key_policy`) for envelope
     encryption of Secrets, the control-plane log group with a retention, the `eks.Cluster`
     (API authentication mode, no access entries: each `NodeRole` has its own; no default node group,
-    private endpoint, control-plane logs, no add-ons of its own), the managed vpc-cni,
-    kube-proxy and eks-pod-identity-agent add-ons beside it, and a Kubernetes provider for the
+    private endpoint, control-plane logs, no add-ons of its own), an inline policy on its cluster
+    role for the key (`cluster_role_key_policy`), the managed vpc-cni, kube-proxy and
+    eks-pod-identity-agent add-ons beside it, each at an explicit version (pinned, or the EKS default
+    for the Kubernetes version, so they follow a minor upgrade), and a Kubernetes provider for the
     cluster. `add_coredns` adds the managed CoreDNS add-on once nodes exist.
 
     Outputs: `name`, `control_plane_name` (the name, resolving once the control plane exists), `endpoint`, `certificate_authority`, `service_cidr`,
@@ -198,6 +200,17 @@ class Cluster(pulumi.ComponentResource):
         self.node_security_group_id = self.eks_cluster.node_security_group_id
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
 
+        # The cluster role is pulumi-eks's own (`<name>-eksRole-role`): the control plane's role ARN
+        # is immutable, so giving it a role of ours would replace the cluster of every existing stack.
+        # Its key rights go on it as an inline policy, after the control plane.
+        self.cluster_role_arn: pulumi.Output[str] = self.eks_cluster.eks_cluster.apply(lambda c: c.role_arn)
+        aws.iam.RolePolicy(
+            f"{name}-secrets-key-use",
+            role=self.cluster_role_arn.apply(role_name_of_arn),
+            policy=self.secrets_key.arn.apply(lambda arn: to_json(cluster_role_key_policy(arn))),
+            opts=child,
+        )
+
         # The networking add-ons that pulumi-eks used to create, now beside it: they wait for the
         # control plane only, and nothing waits for them. `aliases` name their old place (pulumi-eks
         # v4 cluster.ts: `<name>-kube-proxy` under the component; cni-addon.ts: `<name>-vpc-cni`
@@ -252,16 +265,24 @@ class Cluster(pulumi.ComponentResource):
                        tags: Mapping[str, str] | None = None, after: Sequence[pulumi.Resource] = (),
                        moved_from: Callable[[str], str] | None = None) -> aws.eks.Addon:
         """The managed EKS add-on `addon_name` (resource `<component>-<suffix>`, version from
-        `managed_addon_versions[version_key]`), after the control plane (and `after`), taking over
+        `managed_addon_versions[version_key]`, else the EKS default for the cluster's Kubernetes
+        version), after the control plane (and `after`), so a minor upgrade moves it once the control
+        plane has moved; taking over
         the self-managed one (RESOLVE_CONFLICTS_*). `moved_from` maps the control plane's URN to
         where pulumi-eks kept the add-on before, so an existing stack moves it instead of
         creating a second one."""
         aliases = [self.eks_cluster.urn.apply(moved_from)] if moved_from else None
+        # Never left unset: EKS keeps an add-on's build when the control plane changes minor, so an
+        # unset version would stay on the old minor's build after an upgrade. An invoke output: the
+        # add-on waits for nothing more than before.
+        version = self._args.managed_addon_versions.get(version_key) or aws.eks.get_addon_version_output(
+            addon_name=addon_name, kubernetes_version=self._args.kubernetes_version, most_recent=False,
+            opts=pulumi.InvokeOutputOptions(parent=self)).version
         return aws.eks.Addon(
             f"{self._component_name}-{suffix}",
             cluster_name=self.name,
             addon_name=addon_name,
-            addon_version=self._args.managed_addon_versions.get(version_key),
+            addon_version=version,
             preserve=preserve,
             tags=dict(tags) if tags is not None else None,
             resolve_conflicts_on_create=RESOLVE_CONFLICTS_ON_CREATE,
@@ -286,6 +307,30 @@ KEY_USE_ACTIONS = (
 )
 
 
+# What the cluster role may do with the Secrets key, in IAM: terraform-aws-eks's set for its cluster
+# role (v21 main.tf). EKS calls kms:ListGrants and kms:DescribeKey as the cluster role in its health
+# checks (terraform-aws-eks#1913); aws/containers-roadmap#1533 reports UpdateClusterVersion failing
+# where the role had no such right.
+CLUSTER_ROLE_KEY_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey")
+
+
+def cluster_role_key_policy(key_arn: str) -> dict[str, Any]:
+    """The cluster role's inline policy: `CLUSTER_ROLE_KEY_ACTIONS` on the Secrets key only. The key
+    policy decides what it is worth: ListGrants and DescribeKey are allowed to the account's IAM
+    policies outright (`AccountAdministersTheKey`), Encrypt and Decrypt only through EKS
+    (`UseOnlyThroughEks`), so the role gains nothing outside EKS that it could use to read Secrets."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "SecretsKeyOfThisCluster", "Effect": "Allow", "Action": list(CLUSTER_ROLE_KEY_ACTIONS),
+                       "Resource": key_arn}],
+    }
+
+
+def role_name_of_arn(arn: str) -> str:
+    """`arn:<partition>:iam::<account>:role/<path/>name` -> name (what `aws.iam.RolePolicy` takes)."""
+    return arn.rsplit("/", 1)[-1]
+
+
 def secrets_key_policy(account: str, partition: str, dns_suffix: str, region: str) -> dict[str, Any]:
     """The key policy of the Secrets key (see docs/security.md).
 
@@ -294,7 +339,7 @@ def secrets_key_policy(account: str, partition: str, dns_suffix: str, region: st
     - Principals of the account may use the key, and create grants on it, only through EKS in this
       region (`kms:ViaService`), and grants only for an AWS resource. Creating the cluster makes
       EKS create, with the creator's permissions, the grant through which the cluster's IAM role
-      encrypts and decrypts; pulumi-eks's cluster role itself has no KMS rights in IAM.
+      encrypts and decrypts; the role's own IAM rights are `cluster_role_key_policy`.
     `Resource: "*"` in a key policy means this key.
     """
     root = {"AWS": f"arn:{partition}:iam::{account}:root"}

@@ -3,8 +3,8 @@
 No AWS account and no Pulumi CLI: `run_program` runs a program file (the project's `__main__.py`,
 or a library user's own) under Pulumi's mocks. `FakeAws` answers the invokes such programs make
 (zones with their IDs, what each zone offers, instance shapes from the instance catalog, an
-existing VPC, quotas, EKS clusters that exist already, the caller's account, region and
-partition) for the stack's own region, and
+existing VPC, quotas, EKS clusters that exist already and the managed add-ons' default versions, the
+caller's account, region and partition) for the stack's own region, and
 fakes pulumi-eks's remote `eks:index:Cluster` outputs, including the `eksCluster` resource
 reference (see FIELD-NOTES). `eks-gpu-spot-render` writes what such a run registers
 (`render.py`); the project's tests assert on it.
@@ -55,6 +55,25 @@ US_EAST_1_ZONE_IDS = {"us-east-1a": "use1-az6", "us-east-1b": "use1-az1", "us-ea
 ZONE_COUNTS = {"us-east-1": 6, "us-east-2": 3, "us-west-1": 2, "us-west-2": 4, "ca-central-1": 3,
                "eu-west-1": 3, "eu-central-1": 3, "eu-north-1": 3, "ap-northeast-1": 3, "ap-southeast-1": 3,
                "ap-southeast-2": 3, "ap-south-1": 3, "sa-east-1": 3}
+# The default version of each managed add-on per Kubernetes minor, as `aws.eks.get_addon_version`
+# (most_recent false) answers. Figures from the Amazon EKS User Guide's version tables as stored
+# offline (latest EKS add-on version per minor, used here for the default): kube-proxy and CoreDNS from
+# docs.aws.amazon.com/ja_jp/eks/latest/userguide/managing-kube-proxy.md and managing-coredns.md (the
+# newest snapshot, with 1.36); vpc-cni from managing-vpc-cni (v1.20.1-eksbuild.3, the same build for
+# every minor listed, 1.27-1.33; no snapshot lists 1.35 or 1.36, so that build stands in);
+# eks-pod-identity-agent v1.3.10-eksbuild.2, as pinned in a public terraform-aws-eks configuration
+# (its build does not depend on the minor). A minor missing here fails the invoke, as AWS does.
+ADDON_DEFAULT_VERSIONS: dict[str, dict[str, str]] = {
+    minor: {"vpc-cni": "v1.20.1-eksbuild.3", "eks-pod-identity-agent": "v1.3.10-eksbuild.2",
+            "kube-proxy": kube_proxy, "coredns": coredns}
+    for minor, kube_proxy, coredns in (
+        ("1.32", "v1.32.13-eksbuild.16", "v1.11.4-eksbuild.40"),
+        ("1.33", "v1.33.10-eksbuild.13", "v1.12.4-eksbuild.18"),
+        ("1.34", "v1.34.6-eksbuild.13", "v1.13.2-eksbuild.11"),
+        ("1.35", "v1.35.3-eksbuild.13", "v1.14.3-eksbuild.3"),
+        ("1.36", "v1.36.0-eksbuild.14", "v1.14.3-eksbuild.3"),
+    )
+}
 # Compound directions take two letters in a zone ID's region code (ap-southeast-1 -> apse1).
 _DIRECTION_CODES = {"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw"}
 
@@ -100,6 +119,7 @@ class FakeAws:
       existing VPC's CIDRs.
     - `quotas`: EC2 vCPU quota code -> value, or QUOTA_UNREADABLE (default GENEROUS_QUOTA_VCPUS).
     - `clusters`: EKS clusters that exist already, name -> Kubernetes version (default: none).
+    - managed add-ons: the default versions of `ADDON_DEFAULT_VERSIONS`.
     """
 
     region: str = DEFAULT_REGION
@@ -148,6 +168,7 @@ class FakeAws:
             "aws:index/getRegion:getRegion": self._region,
             "aws:eks/getClusters:getClusters": lambda _args: {"id": self.region, "names": list(self.clusters)},
             "aws:eks/getCluster:getCluster": self._cluster,
+            "aws:eks/getAddonVersion:getAddonVersion": self._addon_version,
         }
 
     def _cluster(self, args: dict[str, Any]) -> Any:
@@ -156,6 +177,14 @@ class FakeAws:
             return {}, [("name", f"ResourceNotFoundException: No cluster found for name: {name}.")]
         return {**self.eks_cluster_state(name, {"name": name, "version": self.clusters[name]}), "id": name,
                 "status": "ACTIVE", "platformVersion": "eks.1"}
+
+    def _addon_version(self, args: dict[str, Any]) -> Any:
+        name, minor = args["addonName"], args["kubernetesVersion"]
+        version = ADDON_DEFAULT_VERSIONS.get(minor, {}).get(name)
+        if version is None:
+            return {}, [("kubernetesVersion", f"no version of add-on {name} found for Kubernetes {minor}")]
+        return {"id": name, "addonName": name, "kubernetesVersion": minor, "mostRecent": bool(args.get("mostRecent")),
+                "region": self.region, "version": version}
 
     def _service_quota(self, args: dict[str, Any]) -> Any:
         code = args["quotaCode"]
@@ -219,6 +248,7 @@ class FakeAws:
         state: dict[str, Any] = {**inputs, "arn": self.arn("mock", f"{type_.split(':')[-1].lower()}/{name}")}
         if type_ == "aws:kms/key:Key":
             state["keyId"] = f"{name}-key-id"
+            state["arn"] = self.arn("kms", f"key/{state['keyId']}")
         if type_ == "aws:cloudwatch/logGroup:LogGroup":
             state["arn"] = self.arn("logs", f"log-group:{inputs.get('name', name)}")
         if type_ == "aws:ec2/launchTemplate:LaunchTemplate":
@@ -242,6 +272,8 @@ class FakeAws:
             "endpoint": f"https://{cluster_name}.gr7.{self.region}.eks.{partition_of(self.region)[1]}",
             "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"},
             "version": inputs.get("version"),
+            # pulumi-eks's own cluster role: `<logical name>-eksRole-role` plus Pulumi's suffix.
+            "roleArn": f"arn:{partition_of(self.region)[0]}:iam::{self.account}:role/{name}-eksRole-role-7c1d2e3",
         }
 
 

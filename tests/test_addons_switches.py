@@ -59,7 +59,9 @@ def test_no_addon_iam_is_attached_to_a_node_role() -> None:
     on_nodes = [a for a in attachments if a.inputs["role"] in node_role_names]
     assert len(on_nodes) == 4 * len(node_role_names)
     assert {a.inputs["policyArn"] for a in on_nodes} == NODE_POLICIES
-    assert run.of_type("aws:iam/rolePolicy:RolePolicy") == []
+    # The one inline policy is the cluster role's, for the Secrets key (test_security.py).
+    assert [p.inputs["role"] for p in run.of_type("aws:iam/rolePolicy:RolePolicy")] == [
+        "eks-gpu-spot-dev-eksRole-role-7c1d2e3"]
     addon_components = {r.urn for t in COMPONENTS.values() for r in run.of_type(t)}
     addon_attachments = [a for a in attachments if a.parent in addon_components]
     assert len(addon_attachments) == 2

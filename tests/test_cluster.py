@@ -37,7 +37,7 @@ def test_cluster_inputs(run: ProgramRun) -> None:
 def test_secrets_are_encrypted_with_a_rotating_key_of_our_own(run: ProgramRun) -> None:
     key = run.one("aws:kms/key:Key")
     assert key.inputs["enableKeyRotation"] is True
-    expected_arn = f"arn:aws:mock:us-east-1:123456789012:key/{key.name}"
+    expected_arn = f"arn:aws:kms:us-east-1:123456789012:key/{key.name}-key-id"
     assert run.one("eks:index:Cluster").inputs["encryptionConfigKeyArn"] == expected_arn
     alias = run.one("aws:kms/alias:Alias")
     assert alias.inputs["name"] == "alias/eks/ml-secrets"
@@ -165,7 +165,8 @@ def test_addon_versions_can_be_pinned() -> None:
     assert addons["coredns"].inputs["addonVersion"] == "v1.11.4-eksbuild.2"
     assert addons["vpc-cni"].inputs["addonVersion"] == "v1.19.2-eksbuild.1"
     assert addons["kube-proxy"].inputs["addonVersion"] == "v1.35.0-eksbuild.2"
-    assert "addonVersion" not in addons["eks-pod-identity-agent"].inputs
+    # What is not pinned is the EKS default of the cluster's version.
+    assert addons["eks-pod-identity-agent"].inputs["addonVersion"] == "v1.3.10-eksbuild.2"
 
 
 def test_kubeconfig_output_is_secret_and_feeds_the_kubernetes_provider(run: ProgramRun) -> None:

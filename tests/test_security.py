@@ -196,6 +196,27 @@ def test_the_key_is_used_and_granted_only_through_eks_in_this_region() -> None:
     assert not unconditional & {"kms:Encrypt", "kms:Decrypt", "kms:CreateGrant"}
 
 
+def test_the_cluster_role_may_use_the_secrets_key_and_nothing_else_gets_looser() -> None:
+    run = stack_run("dev")
+    key = run.one("aws:kms/key:Key")
+    (policy,) = [p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-secrets-key-use")]
+    # pulumi-eks's own cluster role, read from the control plane's roleArn: no role of ours, so no
+    # existing cluster is replaced for a new role ARN.
+    assert policy.inputs["role"] == "eks-gpu-spot-dev-eksRole-role-7c1d2e3"
+    assert any(d.endswith("::eks-gpu-spot-dev-eksCluster") for d in policy.depends_on)
+    # terraform-aws-eks's four actions, on this key only.
+    (statement,) = statements(document(policy.inputs["policy"]))
+    assert statement == {"Sid": "SecretsKeyOfThisCluster", "Effect": "Allow",
+                         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                         "Resource": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key.name}-key-id"}
+    # What the key policy makes of them: ListGrants and DescribeKey are the account's IAM policies'
+    # to give; Encrypt and Decrypt still work only through EKS. The key policy is unchanged.
+    admin, use, _grants = statements(key_policy(run))
+    assert {"kms:ListGrants", "kms:DescribeKey"} <= set(admin["Action"]) and "Condition" not in admin
+    assert {"kms:Encrypt", "kms:Decrypt"} <= set(use["Action"]) and use["Condition"]["StringEquals"]["kms:ViaService"]
+    assert len(statements(key_policy(run))) == 3
+
+
 # 3. Control-plane logs.
 
 @pytest.mark.parametrize(("stack", "days"), [("dev", 90), ("prod", 365)])
@@ -246,9 +267,11 @@ def identity_policies(run: ProgramRun) -> dict[str, dict[str, Any]]:
 
 
 def test_the_rule_covers_every_policy_the_program_creates() -> None:
-    assert sorted(identity_policies(stack_run("dev"))) == ["cluster-autoscaler-policy", "node-termination-handler-policy"]
+    assert sorted(identity_policies(stack_run("dev"))) == [
+        "cluster-autoscaler-policy", "eks-gpu-spot-dev-secrets-key-use", "node-termination-handler-policy"]
     assert sorted(identity_policies(stack_run("prod"))) == [
-        "cluster-autoscaler-policy", "network-flow-logs", "node-termination-handler-policy"]
+        "cluster-autoscaler-policy", "eks-gpu-spot-prod-secrets-key-use", "network-flow-logs",
+        "node-termination-handler-policy"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

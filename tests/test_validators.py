@@ -136,6 +136,7 @@ def test_every_iam_document_passes_the_linter_and_has_no_wildcard_action() -> No
     assert sorted(where for where, _, _ in documents) == [
         "cluster-autoscaler-policy.policy",
         "cluster-autoscaler-role.assumeRolePolicy",
+        "eks-gpu-spot-dev-secrets-key-use.policy",
         "general-node-role.assumeRolePolicy",
         "gpu-small-node-role.assumeRolePolicy",
         "node-termination-handler-policy.policy",
