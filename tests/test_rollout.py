@@ -239,3 +239,13 @@ def test_the_general_pool_cannot_opt_out_of_its_refresh() -> None:
         NodePoolSpec(name="general", replace_busy_nodes=True)
     assert refresh_policy(gpu=False, replace_busy_nodes=False) is GENERAL_POOL_REFRESH
     assert refresh_policy(gpu=True, replace_busy_nodes=False) is None
+
+
+def test_every_bad_rollout_key_of_a_run_is_reported_at_once() -> None:
+    run = run_program({"generalPool": {"drainTimeout": "3h", "capacityRebalance": 1},
+                       "gpuPools": [{**GPU, "drainTimeout": "5s"}]}, expect_error=True)
+    lines = str(run.error).splitlines()
+    assert [line.split("'")[1] for line in lines] == ["eks-gpu-spot:generalPool.capacityRebalance",
+                                                      "eks-gpu-spot:generalPool.drainTimeout",
+                                                      "eks-gpu-spot:gpuPools[0].drainTimeout"]
+    assert run.resources == []
