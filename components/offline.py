@@ -392,11 +392,22 @@ class _Mocks(pulumi.runtime.Mocks):
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that also records parents and resource options, which `Mocks` never sees."""
+    """A mock monitor that also records parents and resource options, which `Mocks` never sees, and
+    gives the URNs the engine gives."""
 
     def __init__(self, mocks: _Mocks, run: ProgramRun) -> None:
         super().__init__(mocks)
         self.run = run
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN: the parent's whole type chain (the root stack's type left out), then the
+        type. Pulumi's own mock keeps only the parent's last type, so a renamed component type, or an
+        alias derived from a parent's URN, would look right under mocks and differ in a real stack."""
+        if parent:
+            chain = parent.split("::")[2]
+            if chain != "pulumi:pulumi:Stack":
+                type_ = f"{chain}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)

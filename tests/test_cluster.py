@@ -88,7 +88,7 @@ def test_nodes_launch_only_after_their_access_entry(run: ProgramRun) -> None:
 def test_node_access_entries_move_from_their_pulumi_eks_urns(run: ProgramRun) -> None:
     # pulumi-eks v4 (nodejs/eks/cluster/authenticationMode.ts `createAccessEntries`) named the entry
     # of `accessEntries[<pool>]` `<component name>-<pool>`, parented to its component.
-    chain = "eks-gpu-spot:cluster:Cluster$eks:index:Cluster"
+    chain = "eks-gpu-spot:index:GpuSpotCluster$eks-gpu-spot:cluster:Cluster$eks:index:Cluster"
     for role, entry in node_access_entries(run).items():
         pool = role.removesuffix("-node")
         assert entry.aliases == [f"urn:pulumi:test::eks-gpu-spot::{chain}$aws:eks/accessEntry:AccessEntry::ml-{pool}"]
@@ -129,10 +129,9 @@ def test_every_managed_addon_overwrites_on_create_and_update(run: ProgramRun) ->
 def test_networking_addons_move_from_their_pulumi_eks_urns(run: ProgramRun) -> None:
     # pulumi-eks v4 (nodejs/eks/cluster/cluster.ts, addons/cni-addon.ts) created them as children
     # of its component: `<name>-kube-proxy` directly, `<name>-vpc-cni` under an
-    # `eks:index:VpcCniAddon` of the same name. The aliases must name exactly those URNs.
-    # Pulumi's mock monitor keeps only the direct parent's type in a URN (the engine keeps the
-    # whole chain, see the next test); the aliases derive from the parent URN the engine returns.
-    chain = "eks-gpu-spot:cluster:Cluster$eks:index:Cluster"
+    # `eks:index:VpcCniAddon` of the same name. The aliases must name exactly those URNs, under the
+    # engine's whole type chain (components/offline.py gives URNs as the engine does).
+    chain = "eks-gpu-spot:index:GpuSpotCluster$eks-gpu-spot:cluster:Cluster$eks:index:Cluster"
     addons = addons_by_name(run)
     assert run.one("eks:index:Cluster").urn == f"urn:pulumi:test::eks-gpu-spot::{chain}::ml"
     assert addons["kube-proxy"].aliases == [
