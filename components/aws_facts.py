@@ -1,7 +1,7 @@
 """Facts read from AWS at preview time: zones with their IDs, what each zone offers, instance
-shapes, an existing VPC's CIDRs and subnets, the EC2 vCPU quotas the pools draw on, and the
-Kubernetes version the cluster runs if it exists. `read` gathers all the program needs; the checks
-against them are pure (`plan.py`)."""
+shapes, an existing VPC's CIDRs and subnets, the EC2 vCPU quotas the pools draw on, the stack's
+cluster as deployed (its Kubernetes version and subnets), and the recommended AMI releases. `read`
+gathers all the program needs; the checks against them are pure (`plan.py`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pulumi_aws as aws
 
+from . import ami
 from . import instance_catalog as catalog
 from . import quotas as ec2_quotas
 from .errors import Checks, InvalidValueError
@@ -31,6 +32,18 @@ class Subnet:
     vpc_id: str
     zone: Zone
     cidr_block: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeployedCluster:
+    """The stack's EKS cluster as it runs now: its Kubernetes `version`, and `subnets`, those of its
+    control plane (the program gives it every private and public subnet of a VPC it creates)."""
+
+    name: str
+    version: str
+    vpc_id: str = ""
+    subnets: tuple[Subnet, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,10 @@ class AwsFacts:
     """`zones`: the region's standard zones; `offerings`: zone ID -> the pools' instance types it
     offers; `vpc_cidrs`, `subnets`: of an existing VPC (empty for a new one); `quotas`: EC2 vCPU
     quota code -> its value, None when it could not be read (`quota_read_errors` says why);
-    `deployed_kubernetes_version`: what the cluster of this name runs, None while there is none."""
+    `deployed_cluster`: the cluster of this name as it runs (None before the first `pulumi up`);
+    `recommended_ami_releases`: the `recommended/release_version` parameter of each AMI the pools
+    use -> its value (such as '1.35.6-20260714'), or None when it could not be read (read only to
+    compare with a pinned release)."""
 
     region: str
     zones: tuple[Zone, ...]
@@ -48,7 +64,13 @@ class AwsFacts:
     subnets: Mapping[str, Subnet] = field(default_factory=dict)
     quotas: Mapping[str, float | None] = field(default_factory=dict)
     quota_read_errors: Mapping[str, str] = field(default_factory=dict)
-    deployed_kubernetes_version: str | None = None
+    deployed_cluster: DeployedCluster | None = None
+    recommended_ami_releases: Mapping[str, str | None] = field(default_factory=dict)
+
+    @property
+    def deployed_kubernetes_version(self) -> str | None:
+        """What the cluster of this name runs, None while there is none."""
+        return self.deployed_cluster.version if self.deployed_cluster else None
 
 
 def instance_shape(instance_type: str) -> InstanceShape:
@@ -90,6 +112,41 @@ def offerings(instance_types: Sequence[str]) -> dict[str, frozenset[str]]:
     return {zone_id: frozenset(types) for zone_id, types in offered.items()}
 
 
+def subnet(subnet_id: str) -> Subnet:
+    found = aws.ec2.get_subnet(id=subnet_id)
+    return Subnet(subnet_id, found.vpc_id, Zone(found.availability_zone, found.availability_zone_id),
+                  found.cidr_block, dict(found.tags or {}))
+
+
+def deployed_cluster(name: str) -> DeployedCluster | None:
+    """The EKS cluster `name` (its Kubernetes minor and subnets), or None when the region has none
+    of that name (a first `pulumi up`)."""
+    if name not in (aws.eks.get_clusters().names or []):
+        return None
+    found = aws.eks.get_cluster(name=name)
+    vpc_config = found.vpc_config
+    return DeployedCluster(name, found.version, vpc_config.vpc_id,
+                           tuple(subnet(s) for s in vpc_config.subnet_ids or []))
+
+
+def recommended_ami_releases(settings: Settings, shapes: Mapping[str, InstanceShape]) -> dict[str, str | None]:
+    """The recommended release of each AMI the pools use, when a release is pinned (with
+    `recommended` there is nothing to compare). Like a quota, only advice: a failed read is None."""
+    if settings.cluster.ami_release_version == ami.RECOMMENDED:
+        return {}
+    names = dict.fromkeys(
+        ami.release_parameter_name(settings.cluster.kubernetes_version, pool.gpu,
+                                   shapes[pool.instance_types[0]].architecture)
+        for pool in settings.pools)
+    releases: dict[str, str | None] = {}
+    for name in names:
+        try:
+            releases[name] = aws.ssm.get_parameter(name=name).insecure_value
+        except Exception:  # noqa: BLE001 a failed invoke raises a plain Exception (pulumi.runtime.invoke)
+            releases[name] = None
+    return releases
+
+
 def service_quotas(quotas: Iterable[ec2_quotas.Quota]) -> tuple[dict[str, float | None], dict[str, str]]:
     """Each EC2 quota's current value (code -> vCPUs), and why a quota could not be read. A quota is
     only advice at preview: a reader without `servicequotas:GetServiceQuota`, or a Region Service
@@ -103,14 +160,6 @@ def service_quotas(quotas: Iterable[ec2_quotas.Quota]) -> tuple[dict[str, float 
             values[quota.code] = None
             errors[quota.code] = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
     return values, errors
-
-
-def deployed_kubernetes_version(cluster_name: str) -> str | None:
-    """The Kubernetes minor the EKS cluster `cluster_name` runs, or None when the region has none of
-    that name (a first `pulumi up`)."""
-    if cluster_name not in (aws.eks.get_clusters().names or []):
-        return None
-    return aws.eks.get_cluster(name=cluster_name).version
 
 
 def read(settings: Settings) -> AwsFacts:
@@ -135,11 +184,10 @@ def read(settings: Settings) -> AwsFacts:
         vpc = aws.ec2.get_vpc(id=network.vpc_id)
         vpc_cidrs = tuple(dict.fromkeys([vpc.cidr_block, *(a.cidr_block for a in vpc.cidr_block_associations or [])]))
         for subnet_id in (*network.private_subnet_ids, *network.public_subnet_ids):
-            found = aws.ec2.get_subnet(id=subnet_id)
-            subnets[subnet_id] = Subnet(subnet_id, found.vpc_id, Zone(found.availability_zone, found.availability_zone_id),
-                                        found.cidr_block)
+            subnets[subnet_id] = subnet(subnet_id)
     quota_values, quota_errors = service_quotas(ec2_quotas.quotas_to_read(settings.pools))
-    return AwsFacts(region=settings.region, zones=tuple(availability_zones()), shapes=instance_shapes(types),
+    shapes = instance_shapes(types)
+    return AwsFacts(region=settings.region, zones=tuple(availability_zones()), shapes=shapes,
                     offerings=offered, vpc_cidrs=vpc_cidrs, subnets=subnets, quotas=quota_values,
-                    quota_read_errors=quota_errors,
-                    deployed_kubernetes_version=deployed_kubernetes_version(settings.cluster.name))
+                    quota_read_errors=quota_errors, deployed_cluster=deployed_cluster(settings.cluster.name),
+                    recommended_ami_releases=recommended_ami_releases(settings, shapes))

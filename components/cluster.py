@@ -16,6 +16,7 @@ from .connection import ClusterConnection
 from .iam import to_json
 from .logs import DEFAULT_LOG_RETENTION_DAYS, check_retention_days, control_plane_log_group_name
 from .settings import DEFAULT_LOG_TYPES, DEFAULT_PUBLIC_ACCESS_CIDRS, DEFAULT_SERVICE_CIDR
+from .versions import DEFAULT_AMI_RELEASE_VERSION
 
 # pulumi-eks names the control plane's IAM role `<logical name>-eksRole-role` and Pulumi appends an
 # 8-character suffix; IAM role names end at 64 characters.
@@ -85,7 +86,7 @@ class ClusterArgs:
     - `log_types`: control-plane log types sent to CloudWatch.
     - `service_cidr`: the Kubernetes service range (nodes need it in their bootstrap config).
     - `deletion_protection`: EKS deletion protection plus Pulumi `protect` on the control plane.
-    - `ami_release_version`: the nodes' EKS AMI release, such as "v20260714" (empty: `recommended`).
+    - `ami_release_version`: the nodes' EKS AMI release, such as "v20260714", or `recommended`.
     - `managed_addon_versions`: optional versions for vpcCni, kubeProxy, coredns, podIdentityAgent
       (unset: the EKS default for the cluster's Kubernetes version, read with `aws.eks.get_addon_version`).
     - `log_retention_days`: days CloudWatch keeps the control-plane logs (a CloudWatch retention value).
@@ -103,7 +104,7 @@ class ClusterArgs:
     deletion_protection: bool = False
     managed_addon_versions: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
-    ami_release_version: str = ""
+    ami_release_version: str = DEFAULT_AMI_RELEASE_VERSION
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
 
 

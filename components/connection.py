@@ -9,14 +9,15 @@ import pulumi
 from . import validation
 from .ami import check_ami_release_version
 from .settings import CLUSTER_NAME, DEFAULT_SERVICE_CIDR
-from .versions import SUPPORTED_KUBERNETES_VERSIONS
+from .versions import DEFAULT_AMI_RELEASE_VERSION, SUPPORTED_KUBERNETES_VERSIONS
 
 
 @dataclass(frozen=True)
 class ClusterConnection:
     """`name`, `kubernetes_version` and `service_cidr` are plain strings (checked); `endpoint`,
     `certificate_authority` (base64 PEM) and `node_security_group_id` may be outputs;
-    `ami_release_version` pins the nodes' AMI release (empty: the `recommended` AMI).
+    `ami_release_version`: the nodes' AMI release (default: the package's pinned release;
+    `recommended` follows SSM's recommended AMI).
 """
 
     name: str
@@ -25,7 +26,7 @@ class ClusterConnection:
     certificate_authority: pulumi.Input[str]
     node_security_group_id: pulumi.Input[str]
     service_cidr: str = DEFAULT_SERVICE_CIDR
-    ami_release_version: str = ""
+    ami_release_version: str = DEFAULT_AMI_RELEASE_VERSION
 
     def __post_init__(self) -> None:
         check_ami_release_version(self.ami_release_version)

@@ -176,8 +176,8 @@ class NodeGroup(pulumi.ComponentResource):
     """One node pool: a launch template and its Spot Auto Scaling groups.
 
     Creates, unless `node_role` is given, a `NodeRole` (role, instance profile, EC2_LINUX access entry); a
-    launch template (EKS AL2023 AMI from SSM, `standard` or `nvidia`, the recommended one or the
-    pool's pinned release; nodeadm user data registering the pool's labels and taints, with fast
+    launch template (EKS AL2023 AMI from SSM, `standard` or `nvidia`, of the cluster's pinned
+    release or the recommended one; nodeadm user data registering the pool's labels and taints, with fast
     image pull on GPU nodes; IMDSv2 required; encrypted gp3 root volume with the pool's throughput
     and IOPS; the node security
     group; instance and volume tags); and Auto Scaling groups with a MixedInstancesPolicy (types in

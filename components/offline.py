@@ -3,8 +3,9 @@
 No AWS account and no Pulumi CLI: `run_program` runs a program file (the project's `__main__.py`,
 or a library user's own) under Pulumi's mocks. `FakeAws` answers the invokes such programs make
 (zones with their IDs, what each zone offers, instance shapes from the instance catalog, an
-existing VPC, quotas, EKS clusters that exist already and the managed add-ons' default versions, the
-caller's account, region and partition) for the stack's own region, and
+existing VPC, quotas, EKS clusters that exist already (their version and subnets), the managed
+add-ons' default versions, AMIs and their releases in SSM, the caller's account, region and
+partition) for the stack's own region, and
 fakes pulumi-eks's remote `eks:index:Cluster` outputs, including the `eksCluster` resource
 reference (see FIELD-NOTES). `eks-gpu-spot-render` writes what such a run registers
 (`render.py`); the project's tests assert on it.
@@ -15,12 +16,14 @@ built from the resource's name, the account `FAKE_ACCOUNT` and the region.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import itertools
 import json
+import re
 import runpy
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -33,12 +36,16 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from .ami import RECOMMENDED, ami_parameter_name
 from .instance_catalog import KNOWN_SHAPES
+from .versions import DEFAULT_AMI_RELEASE_VERSION
 
 FAKE_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 FAKE_VPC_ID = "vpc-0a1b2c3d4e5f67890"
-FAKE_AMI_ID = "ami-0123456789abcdef0"
+# An EKS AMI parameter: /aws/service/eks/optimized-ami/<k8s>/amazon-linux-2023/<arch>/<variant>/<leaf>/<name>
+_AMI_PARAMETER = re.compile(r"/aws/service/eks/optimized-ami/(?P<k8s>[\d.]+)/amazon-linux-2023/(?P<arch>\w+)/"
+                            r"(?P<variant>\w+)/(?P<leaf>[\w.-]+)/(?P<name>image_id|release_version)")
 # EC2 vCPU quotas answered when none is given: enough for any pool, so only a run that sets
 # `quotas` sees quota warnings.
 GENEROUS_QUOTA_VCPUS = 10000.0
@@ -118,8 +125,13 @@ class FakeAws:
       (default FAKE_VPC_ID) and CIDR (default the n-th /20 of the VPC's first CIDR)) and the
       existing VPC's CIDRs.
     - `quotas`: EC2 vCPU quota code -> value, or QUOTA_UNREADABLE (default GENEROUS_QUOTA_VCPUS).
-    - `clusters`: EKS clusters that exist already, name -> Kubernetes version (default: none).
+    - `clusters`: EKS clusters that exist already, name -> Kubernetes version (default: none), on
+      the subnets `cluster_subnets` (name -> subnet IDs; `deployed` makes both from a run), whose
+      tags are `subnet_tags`.
     - managed add-ons: the default versions of `ADDON_DEFAULT_VERSIONS`.
+    - `recommended_ami_release`: the release SSM recommends (default: the package's pinned one);
+      every release up to it has its AMIs (`fake_ami_id`), a later one is not found; None: the
+      `recommended` parameters cannot be read (AccessDenied), the release-specific ones can.
     """
 
     region: str = DEFAULT_REGION
@@ -133,6 +145,9 @@ class FakeAws:
     quotas: Mapping[str, float | str] = field(default_factory=dict)
     clusters: Mapping[str, str] = field(default_factory=dict)
     missing_types: set[str] = field(default_factory=set)
+    recommended_ami_release: str | None = DEFAULT_AMI_RELEASE_VERSION
+    cluster_subnets: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    subnet_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.zones is None:
@@ -141,6 +156,23 @@ class FakeAws:
     @property
     def zone_names(self) -> list[str]:
         return list(self.zones or ())
+
+    def deployed(self, run: ProgramRun) -> FakeAws:
+        """These facts once `run` is deployed: its EKS cluster exists, on the subnets the run gave it."""
+        control_plane = run.one("eks:index:Cluster")
+        created = {f"{s.name}-id": s for s in run.of_type("aws:ec2/subnet:Subnet")}
+        subnet_ids = [*control_plane.inputs["privateSubnetIds"], *(control_plane.inputs.get("publicSubnetIds") or [])]
+        vpc_id = control_plane.inputs["vpcId"]
+        name = control_plane.inputs["name"]
+        return replace(
+            self,
+            clusters={**self.clusters, name: control_plane.inputs["version"]},
+            cluster_subnets={**self.cluster_subnets, name: subnet_ids},
+            subnet_zones={**self.subnet_zones, **{i: s.inputs["availabilityZone"] for i, s in created.items()}},
+            subnet_vpcs={**self.subnet_vpcs, **dict.fromkeys(created, vpc_id)},
+            subnet_cidrs={**self.subnet_cidrs, **{i: s.inputs["cidrBlock"] for i, s in created.items()}},
+            subnet_tags={**self.subnet_tags, **{i: dict(s.inputs.get("tags") or {}) for i, s in created.items()}},
+        )
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:{partition_of(self.region)[0]}:{service}:{self.region}:{self.account}:{resource}"
@@ -175,8 +207,13 @@ class FakeAws:
         name = args["name"]
         if name not in self.clusters:
             return {}, [("name", f"ResourceNotFoundException: No cluster found for name: {name}.")]
+        subnet_ids = list(self.cluster_subnets.get(name, ()))
+        vpc_id = next((self.subnet_vpcs.get(s, FAKE_VPC_ID) for s in subnet_ids), FAKE_VPC_ID)
         return {**self.eks_cluster_state(name, {"name": name, "version": self.clusters[name]}), "id": name,
-                "status": "ACTIVE", "platformVersion": "eks.1"}
+                "status": "ACTIVE", "platformVersion": "eks.1",
+                "vpcConfig": {"subnetIds": subnet_ids, "vpcId": vpc_id, "securityGroupIds": [],
+                              "clusterSecurityGroupId": "sg-0c1a2b3c4d5e6f701", "endpointPrivateAccess": True,
+                              "endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}}
 
     def _addon_version(self, args: dict[str, Any]) -> Any:
         name, minor = args["addonName"], args["kubernetesVersion"]
@@ -215,8 +252,23 @@ class FakeAws:
                                           for i, c in enumerate(self.vpc_cidrs)]}
 
     def _ssm_parameter(self, args: dict[str, Any]) -> Any:
-        return {"id": args["name"], "name": args["name"], "type": "String", "value": FAKE_AMI_ID,
-                "insecureValue": FAKE_AMI_ID, "arn": self.arn("ssm", f"parameter{args['name']}"), "version": 1}
+        name = args["name"]
+        found = _AMI_PARAMETER.fullmatch(name)
+        if self.recommended_ami_release is None:
+            return {}, [("name", f"AccessDeniedException: not authorized to perform ssm:GetParameter on {name}")]
+        release = self.recommended_ami_release
+        if found is None or found["name"] == "release_version" and found["leaf"] != RECOMMENDED:
+            return {}, [("name", f"ParameterNotFound: {name}")]
+        if found["name"] == "release_version":
+            value = f"{found['k8s']}.1-{release.removeprefix('v')}"
+        else:
+            if found["leaf"] != RECOMMENDED:
+                release = found["leaf"].rsplit("-", 1)[-1]
+            if release > self.recommended_ami_release:
+                return {}, [("name", f"ParameterNotFound: {name}")]
+            value = fake_ami_id(found["k8s"], found["variant"] == "nvidia", found["arch"], release)
+        return {"id": name, "name": name, "type": "String", "value": value, "insecureValue": value,
+                "arn": self.arn("ssm", f"parameter{name}"), "version": 1}
 
     def _subnet(self, args: dict[str, Any]) -> Any:
         subnet_id = args["id"]
@@ -225,7 +277,8 @@ class FakeAws:
         default_cidr = str(next(itertools.islice(slices, list(self.subnet_zones).index(subnet_id), None)))
         return {"id": subnet_id, "availabilityZone": zone, "availabilityZoneId": zone_id(zone),
                 "vpcId": self.subnet_vpcs.get(subnet_id, FAKE_VPC_ID),
-                "cidrBlock": self.subnet_cidrs.get(subnet_id, default_cidr)}
+                "cidrBlock": self.subnet_cidrs.get(subnet_id, default_cidr),
+                "tags": dict(self.subnet_tags.get(subnet_id, {}))}
 
     def _caller_identity(self, _args: dict[str, Any]) -> Any:
         partition = partition_of(self.region)[0]
@@ -275,6 +328,12 @@ class FakeAws:
             # pulumi-eks's own cluster role: `<logical name>-eksRole-role` plus Pulumi's suffix.
             "roleArn": f"arn:{partition_of(self.region)[0]}:iam::{self.account}:role/{name}-eksRole-role-7c1d2e3",
         }
+
+
+def fake_ami_id(kubernetes_version: str, gpu: bool, architecture: str, release: str) -> str:
+    """The offline AMI ID of an EKS AL2023 AMI: one per minor, variant, architecture and release."""
+    name = ami_parameter_name(kubernetes_version, gpu, architecture, release)
+    return "ami-" + hashlib.sha256(name.encode()).hexdigest()[:17]
 
 
 def instance_type_result(instance_type: str) -> dict[str, Any]:

@@ -1,39 +1,53 @@
 """Checks that need facts only AWS knows, made before the first resource exists (pure).
 
-`plan_cluster` checks the Kubernetes version step against the running cluster, picks the zones,
-checks an existing VPC, each pool's instance shapes and where its types are offered, and counts the
-tags every resource will carry. It raises `InvalidValueError` with the `Settings` field at fault, or
-returns what the components need and what preview should say about rollouts.
+`plan_cluster` checks the Kubernetes version step against the running cluster, picks the zones
+and each zone's subnet CIDRs, checks an existing VPC, each pool's instance shapes and where its
+types are offered, and counts the tags every resource will carry. It raises `InvalidValueError`
+with the `Settings` field at fault, or returns what the components need and what preview should
+say (rollouts, a newer AMI release, a stack to pin).
+
+Zones and CIDRs come from config and stable facts only (docs/upgrades.md): the zones EKS supports
+that offer the general pool's types, in zone-ID order, unless `availability_zone_ids` pins them; CIDRs
+keyed by zone (`zones.py`). What a live cluster already runs on is never moved unless config says so:
+unpinned, its zones and CIDRs are kept, with a warning saying how to pin them.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from . import validation
-from .aws_facts import AwsFacts, Zone
+from . import ami, validation
+from .aws_facts import AwsFacts, Subnet, Zone
 from .errors import Checks, InvalidValueError
-from .network import subnet_tags
+from .network import ELB_ROLE_TAG, INTERNAL_ELB_ROLE_TAG, subnet_tags
 from .nodegroup import check_node_group_tags
 from .pool_spec import NodePoolSpec, check_pool_shapes
 from .rollout import refresh_policy, rollout_minutes
-from .settings import ExistingVpcSettings, Settings
+from .settings import ExistingVpcSettings, NewVpcSettings, Settings
 from .versions import SUPPORTED_KUBERNETES_VERSIONS
+from .zones import EKS_UNSUPPORTED_ZONE_IDS, slot_cidrs, zone_id_order
 
-# EKS refuses control-plane subnets in these zone IDs (EKS network requirements); use1-az3 also
-# lacks most current instance families.
-EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
+
+@dataclass(frozen=True)
+class ZoneSubnets:
+    """A zone of a new VPC and the CIDRs of its private (node) and public subnets."""
+
+    zone: Zone
+    private_cidr: str
+    public_cidr: str
 
 
 @dataclass(frozen=True)
 class ClusterPlan:
-    """`zones`: the node subnets' zones, in subnet order; `pool_zones`: pool name -> the zone names
-    whose subnets get an Auto Scaling group of it; `notes` and `warnings`: what to tell at preview."""
+    """`zones`: the node subnets' zones, in subnet order (by name for a new VPC); `subnets`: each
+    zone's CIDRs (a new VPC only); `pool_zones`: pool name -> the zone names whose subnets get an
+    Auto Scaling group of it; `notes` and `warnings`: what to tell at preview."""
 
     zones: tuple[Zone, ...]
     pool_zones: Mapping[str, tuple[str, ...]]
+    subnets: tuple[ZoneSubnets, ...] = ()
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -105,22 +119,172 @@ def _offers(facts: AwsFacts, zone: Zone, pool: NodePoolSpec) -> bool:
     return bool(facts.offerings.get(zone.zone_id, frozenset()) & set(pool.instance_types))
 
 
-def _new_vpc_zones(settings: Settings, facts: AwsFacts) -> tuple[Zone, ...]:
-    general = settings.general_pool
-    eligible = [z for z in facts.zones if z.zone_id not in EKS_UNSUPPORTED_ZONE_IDS and _offers(facts, z, general)]
-    count = settings.network.az_count
-    if count > len(eligible):
-        left_out = [f"{z.name} ({z.zone_id})" for z in facts.zones if z not in eligible]
+def _words(zones: Iterable[Zone]) -> str:
+    return ", ".join(f"{z.name} ({z.zone_id})" for z in zones)
+
+
+def _deployed_subnets(network: NewVpcSettings, facts: AwsFacts) -> dict[tuple[str, bool], Subnet]:
+    """(zone ID, public) -> the subnet of that role the live cluster runs on, for the subnets this
+    program creates: tagged with their load-balancer role, inside the VPC CIDR of the config (with
+    another CIDR the VPC is replaced, and every subnet with it)."""
+    cluster = facts.deployed_cluster
+    vpc = ipaddress.IPv4Network(network.vpc_cidr)
+    found: dict[tuple[str, bool], Subnet] = {}
+    for subnet in cluster.subnets if cluster else ():
+        public, private = (subnet.tags.get(tag) == "1" for tag in (ELB_ROLE_TAG, INTERNAL_ELB_ROLE_TAG))
+        if public != private and subnet.cidr_block and ipaddress.IPv4Network(subnet.cidr_block).subnet_of(vpc):
+            found[(subnet.zone.zone_id, public)] = subnet
+    return found
+
+
+def _pinned_zones(settings: Settings, network: NewVpcSettings, facts: AwsFacts) -> list[Zone]:
+    by_id = {z.zone_id: z for z in facts.zones}
+    checks = Checks()
+    for index, zone_id in enumerate(network.availability_zone_ids):
+        zone = by_id.get(zone_id)
+        with checks.check(f"network.availability_zone_ids[{index}]"):
+            if zone is None:
+                raise InvalidValueError("", zone_id, f"is not a zone ID of {settings.region}, whose zones are "
+                                        f"{_words(sorted(facts.zones, key=lambda z: zone_id_order(z.zone_id)))}")
+            if not _offers(facts, zone, settings.general_pool):
+                raise InvalidValueError("", zone_id, f"{zone.name} offers none of the general pool's types ("
+                                        f"{', '.join(settings.general_pool.instance_types)}); choose another zone")
+    checks.done()
+    return [by_id[zone_id] for zone_id in network.availability_zone_ids]
+
+
+def _eligible_zones(settings: Settings, facts: AwsFacts) -> list[Zone]:
+    """The zones EKS supports that offer the general pool's types, in zone-ID order. Offerings of
+    GPU types play no part: a pool never moves the cluster."""
+    return sorted((z for z in facts.zones if z.zone_id not in EKS_UNSUPPORTED_ZONE_IDS
+                   and _offers(facts, z, settings.general_pool)), key=lambda z: zone_id_order(z.zone_id))
+
+
+def _chosen_zones(settings: Settings, network: NewVpcSettings, facts: AwsFacts, kept: Sequence[Zone]) -> list[Zone]:
+    """`az_count` zones: those the live cluster runs in (`kept`), then the eligible ones."""
+    eligible = _eligible_zones(settings, facts)
+    count = network.az_count
+    if len(kept) > count:
+        raise InvalidValueError("network.az_count", count,
+                                f"this stack's cluster runs in {len(kept)} zones ({_words(kept)}): to remove one, "
+                                "list the zones to keep by ID (availabilityZoneIds) instead of a count")
+    chosen = [*kept, *(z for z in eligible if z not in kept)][:count]
+    if len(chosen) < count:
+        left_out = [z for z in facts.zones if z not in eligible]
         raise InvalidValueError("network.az_count", count,
                                 f"must be from 2 to {len(eligible)}: region {settings.region} has {len(eligible)} "
                                 "Availability Zones that EKS supports and that offer the general pool's types"
-                                + (f" (left out: {', '.join(left_out)})" if left_out else ""))
-    # Zones serving more GPU pools first, then by name: the choice stays put from one preview to the
-    # next, and a GPU pool whose types only some zones offer still gets them.
-    gpu_pools = settings.gpu_pools
-    ranked = sorted(eligible, key=lambda z: (-sum(_offers(facts, z, pool) for pool in gpu_pools), z.name))
-    chosen = set(ranked[:count])
-    return tuple(z for z in eligible if z in chosen)
+                                + (f" (left out: {_words(left_out)})" if left_out else ""))
+    return chosen
+
+
+def _pin_commands(subnets: Sequence[ZoneSubnets], with_cidrs: bool) -> str:
+    commands = ["pulumi config rm availabilityZoneCount"]
+    commands += [f"pulumi config set --path 'availabilityZoneIds[{i}]' {s.zone.zone_id}" for i, s in enumerate(subnets)]
+    if with_cidrs:
+        for key, attribute in (("privateSubnetCidrs", "private_cidr"), ("publicSubnetCidrs", "public_cidr")):
+            commands += [f"pulumi config set --path '{key}[{i}]' {getattr(s, attribute)}" for i, s in enumerate(subnets)]
+    return " && ".join(commands)
+
+
+_ROLES = ((False, "private_subnet_cidrs"), (True, "public_subnet_cidrs"))
+
+
+def _planned_cidrs(network: NewVpcSettings, zones: Sequence[Zone], order: Sequence[Zone],
+                   deployed: Mapping[tuple[str, bool], Subnet]) -> tuple[ZoneSubnets, ...]:
+    """Each zone's CIDRs: given in config (paired with `order`), else the live subnet's, else the
+    zone's slot."""
+    planned: dict[tuple[str, bool], str] = {}
+    for public, field in _ROLES:
+        given = getattr(network, field)
+        for zone in zones:
+            live = deployed.get((zone.zone_id, public))
+            slot = slot_cidrs(network.vpc_cidr, zone.name)
+            if given:
+                planned[(zone.zone_id, public)] = given[order.index(zone)]
+            elif live is not None:
+                planned[(zone.zone_id, public)] = live.cidr_block
+            elif slot is not None:
+                planned[(zone.zone_id, public)] = slot[public]
+            else:
+                raise InvalidValueError(f"network.{field}", [], "the layout by zone has room for zones a to g only; "
+                                        f"give the subnets' CIDRs, one per zone, to use {zone.name}")
+    return tuple(ZoneSubnets(z, planned[(z.zone_id, False)], planned[(z.zone_id, True)]) for z in zones)
+
+
+def _check_cidrs(network: NewVpcSettings, subnets: Sequence[ZoneSubnets], order: Sequence[Zone],
+                 deployed: Mapping[tuple[str, bool], Subnet]) -> list[str]:
+    """Refuse subnets that overlap each other, or that are created (new, or replacing a live one)
+    over a live subnet: Pulumi creates a replacement before it deletes the old subnet, and AWS
+    refuses overlapping subnets. Returns the live subnets replaced or deleted, in words."""
+    taken: list[ipaddress.IPv4Network] = []
+    changed: list[str] = []
+    for public, field in _ROLES:
+        given = getattr(network, field)
+        for subnet in subnets:
+            cidr = subnet.public_cidr if public else subnet.private_cidr
+            # Blamed on the list entry when the CIDR was given, else on the (empty) list.
+            where, value = ((f"network.{field}[{order.index(subnet.zone)}]", cidr) if given
+                            else (f"network.{field}", list(given)))
+            network_cidr = ipaddress.IPv4Network(cidr)
+            clash = next((t for t in taken if t.overlaps(network_cidr)), None)
+            if clash is not None:
+                raise InvalidValueError(where, value, f"subnets must not overlap (overlaps {clash})")
+            taken.append(network_cidr)
+            live = deployed.get((subnet.zone.zone_id, public))
+            if live is not None and live.cidr_block == cidr:
+                continue
+            if live is not None:
+                changed.append(f"{live.subnet_id} ({subnet.zone.name}, {live.cidr_block} -> {cidr})")
+            under = next((d for d in deployed.values() if ipaddress.IPv4Network(d.cidr_block).overlaps(network_cidr)),
+                         None)
+            if under is not None:
+                raise InvalidValueError(where, value,
+                                        f"{subnet.zone.name}'s new subnet {cidr} overlaps the live subnet "
+                                        f"{under.subnet_id} ({under.zone.name}, {under.cidr_block}), which still "
+                                        "exists when the new one is created; AWS refuses overlapping subnets: choose "
+                                        "a CIDR no live subnet uses")
+    zones = {s.zone.zone_id for s in subnets}
+    changed += [f"{d.subnet_id} ({d.zone.name}, {d.cidr_block}, deleted)" for (zone_id, _), d in deployed.items()
+                if zone_id not in zones]
+    return changed
+
+
+def _new_vpc_layout(settings: Settings, network: NewVpcSettings,
+                    facts: AwsFacts) -> tuple[tuple[ZoneSubnets, ...], list[str]]:
+    """Each zone with its CIDRs, by zone name, and the warnings to give."""
+    deployed = _deployed_subnets(network, facts)
+    by_id = {z.zone_id: z for z in facts.zones}
+    if network.availability_zone_ids:
+        order = _pinned_zones(settings, network, facts)
+    else:
+        kept = sorted({by_id[zone_id] for zone_id, public in deployed if not public and zone_id in by_id},
+                      key=lambda z: z.name)
+        order = sorted(_chosen_zones(settings, network, facts, kept), key=lambda z: z.name)
+    zones = sorted(order, key=lambda z: z.name)
+    subnets = _planned_cidrs(network, zones, order, deployed)
+
+    warnings: list[str] = []
+    changed = _check_cidrs(network, subnets, order, deployed)
+    if changed:
+        warnings.append("network: live subnets replaced or deleted: " + ", ".join(changed) + ". AWS deletes a subnet "
+                        "only once nothing runs in it (nodes, a NAT gateway, the control plane's network "
+                        "interfaces): drain the zone first (docs/upgrades.md)")
+    what = []
+    if not network.availability_zone_ids:
+        fresh = _eligible_zones(settings, facts)[:network.az_count]
+        if {z.zone_id for z in fresh} != {z.zone_id for z in zones}:
+            what.append(f"its cluster runs in {_words(zones)}, where a new stack would get {_words(fresh)}")
+    given = network.private_subnet_cidrs or network.public_subnet_cidrs
+    legacy = [s.zone.name for s in subnets
+              if not given and slot_cidrs(network.vpc_cidr, s.zone.name) != (s.private_cidr, s.public_cidr)]
+    if legacy:
+        what.append(f"the subnets of {', '.join(legacy)} have the CIDRs of their old position, not of their zone")
+    if what:
+        warnings.append(f"network: this stack was planned before zones and subnets were keyed by zone: {'; '.join(what)}. "
+                        "The plan keeps what is deployed; pin it once so that it no longer depends on the live "
+                        f"cluster (docs/upgrades.md): `{_pin_commands(subnets, bool(legacy))}`")
+    return subnets, warnings
 
 
 def _existing_vpc_zones(network: ExistingVpcSettings, facts: AwsFacts) -> tuple[Zone, ...]:
@@ -144,10 +308,28 @@ def _existing_vpc_zones(network: ExistingVpcSettings, facts: AwsFacts) -> tuple[
     return tuple(zones)
 
 
+def _unoffered_pool(settings: Settings, facts: AwsFacts, zones: Sequence[Zone], path: str,
+                    pool: NodePoolSpec) -> InvalidValueError:
+    """A GPU pool none of the cluster's zones offers: refused, never a reason to move the cluster."""
+    if isinstance(settings.network, ExistingVpcSettings):
+        return InvalidValueError(f"{path}.instance_types", list(pool.instance_types),
+                                 f"none of these types is offered in any of the cluster's zones ({_words(zones)})")
+    elsewhere = [z for z in _eligible_zones(settings, facts) if z not in zones and _offers(facts, z, pool)]
+    return InvalidValueError(
+        "network.availability_zone_ids", [z.zone_id for z in zones],
+        f"GPU pool '{pool.name}': none of the cluster's zones offers its types ({', '.join(pool.instance_types)}); "
+        + (f"{_words(elsewhere)} do. " if elsewhere else "")
+        + "Adding a pool never moves the cluster's subnets: list a zone that offers them among the zone IDs "
+          "(it gets subnets of its own, the others stay), or choose types the cluster's zones offer")
+
+
 def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[str, str]) -> ClusterPlan:
-    """Version step, zones, shapes, offerings and tag counts checked; fields are those of `Settings`."""
+    """Version step, zones, subnets, shapes, offerings and tag counts checked; fields are those of
+    `Settings`."""
     network = settings.network
     notes: list[str] = []
+    warnings: list[str] = []
+    subnets: tuple[ZoneSubnets, ...] = ()
     if isinstance(network, ExistingVpcSettings):
         zones = _existing_vpc_zones(network, facts)
         service = settings.cluster.service_network
@@ -156,7 +338,8 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
                 raise InvalidValueError("cluster.service_cidr", settings.cluster.service_cidr,
                                         f"must not overlap the CIDR {cidr} of the existing VPC {network.vpc_id}")
     else:
-        zones = _new_vpc_zones(settings, facts)
+        subnets, warnings = _new_vpc_layout(settings, network, facts)
+        zones = tuple(s.zone for s in subnets)
     # Each pool is checked on its own, so that one run reports every pool at fault.
     checks = Checks()
     with checks.check("cluster"):
@@ -170,15 +353,14 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
         offered = tuple(dict.fromkeys(z.name for z in zones if _offers(facts, z, pool)))
         if not offered:
             with checks.check():
-                raise InvalidValueError(f"{path}.instance_types", list(pool.instance_types),
-                                        "none of these types is offered in any of the cluster's zones ("
-                                        + ", ".join(f"{z.name} ({z.zone_id})" for z in zones) + ")")
+                raise _unoffered_pool(settings, facts, zones, path, pool)
             continue
         skipped = [z.name for z in zones if z.name not in offered]
         if skipped:
             notes.append(f"GPU pool '{pool.name}': no Auto Scaling group in {', '.join(skipped)}, which offers none "
                          f"of {', '.join(pool.instance_types)}")
         pool_zones[pool.name] = offered
+    notes += ami.newer_release_notes(settings.cluster.ami_release_version, facts.recommended_ami_releases)
 
     user_tags = settings.cluster.resource_tags
     for public in (True, False):
@@ -192,5 +374,6 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
                                       pool_zones[pool.name], propagated_tags, user_tags,
                                       labels_field=f"{path}.labels", tags_field="cluster.tags")
     checks.done()
-    rollouts, warnings = rollout_notes(settings, facts.deployed_kubernetes_version)
-    return ClusterPlan(zones=zones, pool_zones=pool_zones, notes=(*notes, *rollouts), warnings=tuple(warnings))
+    rollouts, rollout_warnings = rollout_notes(settings, facts.deployed_kubernetes_version)
+    return ClusterPlan(zones=tuple(zones), pool_zones=pool_zones, subnets=subnets, notes=(*notes, *rollouts),
+                       warnings=(*warnings, *rollout_warnings))

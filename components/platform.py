@@ -28,7 +28,7 @@ from .nodegroup import NodeGroup, NodeGroupArgs
 from .plan import ClusterPlan, plan_cluster
 from .quotas import pool_needs, quota_warnings
 from .rollout import hook_heartbeat_seconds
-from .settings import ExistingVpcSettings, Settings, default_subnet_layout
+from .settings import ExistingVpcSettings, Settings
 from .subnet_capacity import ZoneSubnet, subnet_warnings
 
 
@@ -77,9 +77,10 @@ def node_subnets(settings: Settings, facts: AwsFacts, plan: ClusterPlan) -> list
     if isinstance(network, ExistingVpcSettings):
         return [ZoneSubnet(facts.subnets[s].zone.name, facts.subnets[s].cidr_block, f"existingPrivateSubnetIds[{i}]")
                 for i, s in enumerate(network.private_subnet_ids)]
-    carved = list(network.private_subnet_cidrs) == list(default_subnet_layout(network.vpc_cidr, network.az_count)[0])
-    return [ZoneSubnet(zone.name, cidr, "vpcCidr" if carved else f"privateSubnetCidrs[{i}]")
-            for i, (zone, cidr) in enumerate(zip(plan.zones, network.private_subnet_cidrs, strict=True))]
+    # Given CIDRs pair with the zone IDs in their order (without them, with the zones by name).
+    order = list(network.availability_zone_ids) or [s.zone.zone_id for s in plan.subnets]
+    return [ZoneSubnet(s.zone.name, s.private_cidr, f"privateSubnetCidrs[{order.index(s.zone.zone_id)}]"
+                       if network.private_subnet_cidrs else "vpcCidr") for s in plan.subnets]
 
 
 class GpuSpotCluster(pulumi.ComponentResource):
@@ -187,8 +188,8 @@ class GpuSpotCluster(pulumi.ComponentResource):
             cluster_name=settings.cluster.name,
             cidr=network.vpc_cidr,
             availability_zones=zones,
-            private_subnet_cidrs=network.private_subnet_cidrs,
-            public_subnet_cidrs=network.public_subnet_cidrs,
+            private_subnet_cidrs=[s.private_cidr for s in plan.subnets],
+            public_subnet_cidrs=[s.public_cidr for s in plan.subnets],
             nat_per_az=network.nat_mode == "perAz",
             tags=tags,
             flow_logs=network.flow_logs,

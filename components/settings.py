@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import validation
-from .ami import check_ami_release_version
+from . import validation, zones
+from .ami import check_ami_release_version, is_pinned_before
 from .errors import Checks, InvalidValueError
 from .logs import DEFAULT_LOG_RETENTION_DAYS, check_retention_days
 from .pool_spec import NodePoolSpec
@@ -25,6 +25,7 @@ from .userdata import MAX_PODS_EXPRESSION_SINCE
 from .versions import (
     CLUSTER_AUTOSCALER_IMAGE_REPOSITORY,
     CLUSTER_AUTOSCALER_TAGS,
+    DEFAULT_AMI_RELEASE_VERSION,
     DEFAULT_KUBERNETES_VERSION,
     NODE_TERMINATION_HANDLER_IMAGE,
     NVIDIA_DEVICE_PLUGIN_IMAGE,
@@ -44,7 +45,7 @@ DEFAULT_LOG_TYPES = ("api", "audit", "authenticator")
 DEFAULT_SERVICE_CIDR = "172.20.0.0/16"
 DEFAULT_VPC_CIDR = "10.0.0.0/16"
 DEFAULT_AZ_COUNT = 3
-MAX_AZ_COUNT = 6  # the default subnet layout carves at most six private eighths out of the VPC
+MAX_AZ_COUNT = 6  # the most standard zones a region has (us-east-1)
 NAT_MODES = ("single", "perAz")
 MANAGED_ADDONS = ("vpcCni", "kubeProxy", "coredns", "podIdentityAgent")
 # Cluster Autoscaler expanders this project configures (the first is the default).
@@ -82,8 +83,8 @@ class ClusterSettings:
     service_cidr: str = DEFAULT_SERVICE_CIDR
     deletion_protection: bool = False
     managed_addon_versions: Mapping[str, str] = field(default_factory=dict)
-    # An EKS AL2023 AMI release such as "v20260714" for every pool; empty: the `recommended` AMI.
-    ami_release_version: str = ""
+    # The EKS AL2023 AMI release of every pool, such as "v20260714", or "recommended" to follow SSM.
+    ami_release_version: str = DEFAULT_AMI_RELEASE_VERSION
     # Days CloudWatch keeps control-plane logs (one of logs.CLOUDWATCH_RETENTION_DAYS).
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
 
@@ -174,26 +175,24 @@ class ClusterSettings:
         return ipaddress.IPv4Network(self.service_cidr)
 
 
-def default_subnet_layout(vpc_cidr: str, az_count: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Private subnets: the first `az_count` eighths; public: small slices of the last eighth."""
-    eighths = list(ipaddress.IPv4Network(vpc_cidr).subnets(prefixlen_diff=3))
-    publics = list(eighths[-1].subnets(prefixlen_diff=3))
-    return tuple(str(n) for n in eighths[:az_count]), tuple(str(n) for n in publics[:az_count])
-
-
 @dataclass(frozen=True)
 class NewVpcSettings:
-    """A VPC to create: /16 to /22, 2 to 6 zones, one private and one public subnet per zone
-    (carved from the VPC unless given: inside it, /28 or larger, not overlapping), and optional
-    flow logs to CloudWatch kept for a CloudWatch retention value."""
+    """A VPC to create: /16 to /22, in 2 to 6 zones, one private and one public subnet per zone, and
+    optional flow logs to CloudWatch kept for a CloudWatch retention value.
+
+    Zones: `availability_zone_ids` (zone IDs such as 'use1-az1', each once, none EKS refuses), or
+    `az_count` of them chosen at preview (`plan.py`; not both). Subnets: carved from the VPC by zone
+    (`zones.py`) unless given; given lists pair with `availability_zone_ids` in its order (without
+    it, with the chosen zones by name), lie inside the VPC, are /28 or larger and do not overlap."""
 
     vpc_cidr: str = DEFAULT_VPC_CIDR
-    az_count: int = DEFAULT_AZ_COUNT
+    az_count: int = UNSET
     nat_mode: str = "single"
     private_subnet_cidrs: Sequence[str] = ()
     public_subnet_cidrs: Sequence[str] = ()
     flow_logs: bool = False
     flow_log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    availability_zone_ids: Sequence[str] = ()
 
     creates_vpc = True
 
@@ -208,25 +207,53 @@ class NewVpcSettings:
             if not 16 <= vpc.prefixlen <= 22:
                 raise InvalidValueError("vpc_cidr", self.vpc_cidr, "must be between /16 and /22 so that its subnets fit")
         with checks.check():
-            validation.whole_number("az_count", self.az_count, 2, MAX_AZ_COUNT)
+            self._zone_ids()
+        with checks.check():
+            count = DEFAULT_AZ_COUNT if self.az_count is None else self.az_count
+            validation.whole_number("az_count", count, 2, MAX_AZ_COUNT)
+            if checks.ok("availability_zone_ids"):
+                object.__setattr__(self, "az_count", len(self.availability_zone_ids) or count)
         with checks.check():
             validation.choice("nat_mode", self.nat_mode, NAT_MODES)
-        if checks.ok("vpc_cidr", "az_count"):
+        if checks.ok("vpc_cidr", "az_count", "availability_zone_ids"):
             with checks.check():
                 self._subnets()
         checks.done()
 
+    def _zone_ids(self) -> None:
+        """Zone IDs, each once, none EKS refuses, 2 to MAX_AZ_COUNT of them, and no count besides."""
+        zone_ids = _tuple("availability_zone_ids", self.availability_zone_ids, "zone IDs")
+        object.__setattr__(self, "availability_zone_ids", zone_ids)
+        if zone_ids and self.az_count is not None:
+            raise InvalidValueError("availability_zone_ids", list(zone_ids),
+                                    "sets the zones and so their number: leave the zone count "
+                                    "(availabilityZoneCount) unset")
+        checks = Checks()
+        for index, zone_id in enumerate(zone_ids):
+            with checks.check(f"availability_zone_ids[{index}]"):
+                validation.string("", zone_id, pattern=zones.ZONE_ID,
+                                  allowed="must be a zone ID such as 'use1-az1' (`aws ec2 describe-availability-zones "
+                                          "--query 'AvailabilityZones[].[ZoneName,ZoneId]'`), not a zone name")
+                if zone_id in zones.EKS_UNSUPPORTED_ZONE_IDS:
+                    raise InvalidValueError("", zone_id, "EKS does not allow control-plane subnets in this zone ("
+                                            + ", ".join(sorted(zones.EKS_UNSUPPORTED_ZONE_IDS)) + "); choose another")
+        with checks.check():
+            validation.unique("availability_zone_ids", zone_ids)
+            if zone_ids and not 2 <= len(zone_ids) <= MAX_AZ_COUNT:
+                raise InvalidValueError("availability_zone_ids", list(zone_ids),
+                                        f"must list 2 to {MAX_AZ_COUNT} zone IDs (EKS needs subnets in at least 2 zones)")
+        checks.done()
+
     def _subnets(self) -> None:
-        """Each subnet list: one CIDR per zone (carved from the VPC when not given), inside the VPC,
-        /28 or larger, none overlapping another."""
+        """Each given subnet list: one CIDR per zone, inside the VPC, /28 or larger, none overlapping
+        another. Lists left empty are carved by zone at plan time (`plan.py`)."""
         vpc = ipaddress.IPv4Network(self.vpc_cidr)
-        default_private, default_public = default_subnet_layout(self.vpc_cidr, self.az_count)
         taken: list[ipaddress.IPv4Network] = []
         checks = Checks()
-        for name, default in (("private_subnet_cidrs", default_private), ("public_subnet_cidrs", default_public)):
+        for name in ("private_subnet_cidrs", "public_subnet_cidrs"):
             with checks.check():
-                cidrs = _tuple(name, getattr(self, name), "CIDRs") or default
-                if len(cidrs) != self.az_count:
+                cidrs = _tuple(name, getattr(self, name), "CIDRs")
+                if cidrs and len(cidrs) != self.az_count:
                     raise InvalidValueError(name, list(cidrs),
                                             f"must list one CIDR per Availability Zone ({self.az_count})")
                 for index, text in enumerate(cidrs):
@@ -438,7 +465,7 @@ class Settings:
             names.append(pool.name)
         release = self.cluster.ami_release_version
         for path, pool in self.pool_paths():
-            if pool.max_pods and release and release < MAX_PODS_EXPRESSION_SINCE:
+            if pool.max_pods and is_pinned_before(release, MAX_PODS_EXPRESSION_SINCE):
                 with checks.check():
                     raise InvalidValueError(f"{path}.max_pods", pool.max_pods,
                                             "reaches nodeadm as maxPodsExpression, which nodeadm has only since AMI "

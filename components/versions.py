@@ -25,5 +25,13 @@ CLUSTER_AUTOSCALER_TAGS = {
     "1.36": "v1.36.1",
 }
 
+# The EKS AL2023 AMI release every pool runs unless `amiReleaseVersion` says otherwise: pinned, so an
+# AWS release changes no plan. Bumped deliberately, in a commit whose preview shows each launch
+# template's new imageId (docs/upgrades.md). Checked in awslabs/amazon-eks-ami: tag v20260714, whose
+# CHANGELOG.md entry lists amazon-eks-node-al2023-{x86_64,arm64}-{standard,nvidia}-<k8s>-v20260714 for
+# every minor from 1.30 to 1.36, which covers SUPPORTED_KUBERNETES_VERSIONS; it is newer than
+# userdata.MAX_PODS_EXPRESSION_SINCE. (The later tag v20260724 had no CHANGELOG entry yet.)
+DEFAULT_AMI_RELEASE_VERSION = "v20260714"
+
 NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
 NODE_TERMINATION_HANDLER_IMAGE = "public.ecr.aws/aws-ec2/aws-node-termination-handler:v1.25.6"

@@ -19,6 +19,7 @@ CLUSTER_FIELDS = {
 NEW_VPC_FIELDS = {
     "vpcCidr": "vpc_cidr",
     "availabilityZoneCount": "az_count",
+    "availabilityZoneIds": "availability_zone_ids",
     "natGateways": "nat_mode",
     "privateSubnetCidrs": "private_subnet_cidrs",
     "publicSubnetCidrs": "public_subnet_cidrs",
@@ -93,6 +94,7 @@ TOP_LEVEL_KEYS: dict[str, str] = {
     "vpcFlowLogs": "object",
     "vpcCidr": "string",
     "availabilityZoneCount": "integer",
+    "availabilityZoneIds": "array",
     "natGateways": "string",
     "privateSubnetCidrs": "array",
     "publicSubnetCidrs": "array",

@@ -86,8 +86,10 @@ def test_gp3_limits_at_their_edges() -> None:
         check_gp3_iops(16000, 31)
 
 
-def test_unpinned_amis_follow_the_recommended_parameter(run: ProgramRun) -> None:
+def test_recommended_follows_the_recommended_parameter() -> None:
+    run = run_program({**POOLS, "amiReleaseVersion": "recommended"})
     names = {args["name"] for token, args in run.invokes if token == "aws:ssm/getParameter:getParameter"}
+    # Nothing else is read: with `recommended` there is no pinned release to compare.
     assert names == {
         "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/standard/recommended/image_id",
         "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/nvidia/recommended/image_id",
@@ -96,7 +98,8 @@ def test_unpinned_amis_follow_the_recommended_parameter(run: ProgramRun) -> None
 
 def test_a_pinned_release_reads_each_familys_release_parameter() -> None:
     run = run_program({**POOLS, "kubernetesVersion": "1.36", "amiReleaseVersion": "v20260714"})
-    names = {args["name"] for token, args in run.invokes if token == "aws:ssm/getParameter:getParameter"}
+    names = {args["name"] for token, args in run.invokes if token == "aws:ssm/getParameter:getParameter"
+             and args["name"].endswith("/image_id")}
     base = "/aws/service/eks/optimized-ami/1.36/amazon-linux-2023/x86_64"
     assert names == {
         f"{base}/standard/amazon-eks-node-al2023-x86_64-standard-1.36-v20260714/image_id",
@@ -105,13 +108,14 @@ def test_a_pinned_release_reads_each_familys_release_parameter() -> None:
 
 
 def test_release_parameter_names() -> None:
-    assert ami_parameter_name("1.35", gpu=True, release_version="v20260714") == (
+    assert ami_parameter_name("1.35", gpu=True, architecture="amd64", release_version="v20260714") == (
         "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/nvidia/"
         "amazon-eks-node-al2023-x86_64-nvidia-1.35-v20260714/image_id")
-    assert ami_parameter_name("1.34", gpu=False, architecture="arm64") == (
+    assert ami_parameter_name("1.34", gpu=False, architecture="arm64", release_version="recommended") == (
         "/aws/service/eks/optimized-ami/1.34/amazon-linux-2023/arm64/standard/recommended/image_id")
     check_ami_release_version("v20260724")
-    assert check_ami_release_version("") == ""  # unset: the recommended AMI
-    for bad in ("v2026071", "v20260714-1", "recommended"):
+    assert check_ami_release_version("recommended") == "recommended"
+    # Empty used to mean `recommended`; it is refused rather than guessed.
+    for bad in ("v2026071", "v20260714-1", "Recommended", "", "latest"):
         with pytest.raises(ValueError):
             check_ami_release_version(bad)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from components.offline import fake_ami_id
+from components.versions import DEFAULT_AMI_RELEASE_VERSION
 from config import ConfigError
 from tests.harness import ZONES, ProgramRun, Registered, run_program
 from tests.test_userdata import parse_node_configs
@@ -156,13 +158,18 @@ def test_launch_templates_are_secure_by_default(run: ProgramRun) -> None:
 
 
 def test_amis_come_from_ssm_standard_or_nvidia(run: ProgramRun) -> None:
-    names = sorted(args["name"] for token, args in run.invokes if token == "aws:ssm/getParameter:getParameter")
+    names = sorted(args["name"] for token, args in run.invokes if token == "aws:ssm/getParameter:getParameter"
+                   and args["name"].endswith("/image_id"))
+    base, release = "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64", DEFAULT_AMI_RELEASE_VERSION
     assert names == [
-        "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/nvidia/recommended/image_id",
-        "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/nvidia/recommended/image_id",
-        "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/standard/recommended/image_id",
+        f"{base}/nvidia/amazon-eks-node-al2023-x86_64-nvidia-1.35-{release}/image_id",
+        f"{base}/nvidia/amazon-eks-node-al2023-x86_64-nvidia-1.35-{release}/image_id",
+        f"{base}/standard/amazon-eks-node-al2023-x86_64-standard-1.35-{release}/image_id",
     ]
-    assert all(lt.inputs["imageId"] == "ami-0123456789abcdef0" for lt in run.of_type("aws:ec2/launchTemplate:LaunchTemplate"))
+    image_ids = {lt.name: lt.inputs["imageId"] for lt in run.of_type("aws:ec2/launchTemplate:LaunchTemplate")}
+    assert image_ids == {"general-lt": fake_ami_id("1.35", False, "x86_64", release),
+                         "gpu-small-lt": fake_ami_id("1.35", True, "x86_64", release),
+                         "gpu-quad-lt": fake_ami_id("1.35", True, "x86_64", release)}
 
 
 def test_node_roles_have_only_node_policies(run: ProgramRun) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from components.offline import fake_ami_id
+from components.versions import DEFAULT_AMI_RELEASE_VERSION
 from config import ConfigError
 from tests.harness import ZONES, assert_refused, run_program
 
@@ -110,7 +112,7 @@ AWS_REFUSED = [
     pytest.param({"gpuPools": [{"name": "gpu", "instanceTypes": ["g5.xlarge"]}]},
                  # Only us-east-1e (use1-az3, which EKS refuses) offers the type.
                  {"zones": [*ZONES[:3], "us-east-1e"], "not_offered": {z: {"g5.xlarge"} for z in ZONES[:3]}},
-                 "eks-gpu-spot:gpuPools[0].instanceTypes", "none of these types is offered in any of the cluster's zones",
+                 "eks-gpu-spot:availabilityZoneIds", "none of the cluster's zones offers its types",
                  id="gpu-type-in-no-zone"),
 ]
 
@@ -125,8 +127,10 @@ def test_graviton_pools_get_the_arm64_ami() -> None:
     run = run_program({"generalPool": {"instanceTypes": ["m6g.xlarge", "m7g.xlarge"]},
                        "gpuPools": [{"name": "gpu-arm", "instanceTypes": ["g5g.xlarge"]}]})
     names = {args["name"] for token, args in run.invokes if token == "aws:ssm/getParameter:getParameter"}
-    assert names == {"/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/arm64/standard/recommended/image_id",
-                     "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/arm64/nvidia/recommended/image_id"}
+    base = "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/arm64"
+    assert {n for n in names if n.endswith("/image_id")} == {
+        f"{base}/standard/amazon-eks-node-al2023-arm64-standard-1.35-{DEFAULT_AMI_RELEASE_VERSION}/image_id",
+        f"{base}/nvidia/amazon-eks-node-al2023-arm64-nvidia-1.35-{DEFAULT_AMI_RELEASE_VERSION}/image_id"}
 
 
 SUBNETS = {"subnet-0a1b2c3d4e5f6a7b8": "us-east-1a", "subnet-0a1b2c3d4e5f6a7b9": "us-east-1b"}
@@ -235,16 +239,18 @@ def test_fallback_groups_hold_no_node_of_their_own() -> None:
     assert (on_demand["minSize"], on_demand["desiredCapacity"], on_demand["maxSize"]) == (0, 0, 3)
 
 
-def test_zones_serving_gpu_pools_come_first() -> None:
-    # The GPU type is offered only in us-east-1d and us-east-1f: they are chosen, plus us-east-1a.
+def test_gpu_offerings_do_not_choose_the_zones() -> None:
+    # The GPU type is offered only in us-east-1d and us-east-1f: the zones are still the first three
+    # by ID (us-east-1b, c and d), and the pool gets a group in the one of them that offers it.
     run = run_program({"gpuPools": [{"name": "gpu", "instanceTypes": ["g6e.xlarge"]}]}, zones=list(ZONES),
                       not_offered={z: {"g6e.xlarge"} for z in ("us-east-1a", "us-east-1b", "us-east-1c")})
     zones = {s.inputs["availabilityZone"] for s in run.of_type("aws:ec2/subnet:Subnet")}
-    assert zones == {"us-east-1a", "us-east-1d", "us-east-1f"}
+    assert zones == {"us-east-1b", "us-east-1c", "us-east-1d"}
     gpu = sorted(g.inputs["name"] for g in run.of_type("aws:autoscaling/group:Group") if g.inputs["name"].startswith("eks-gpu-spot-test-gpu-"))
-    assert gpu == ["eks-gpu-spot-test-gpu-us-east-1d", "eks-gpu-spot-test-gpu-us-east-1f"]
+    assert gpu == ["eks-gpu-spot-test-gpu-us-east-1d"]
 
 
 def test_the_ami_id_is_not_hidden_as_a_secret() -> None:
     run = run_program({})
-    assert {lt.inputs["imageId"] for lt in run.of_type("aws:ec2/launchTemplate:LaunchTemplate")} == {"ami-0123456789abcdef0"}
+    assert {lt.inputs["imageId"] for lt in run.of_type("aws:ec2/launchTemplate:LaunchTemplate")} == {
+        fake_ami_id("1.35", gpu, "x86_64", DEFAULT_AMI_RELEASE_VERSION) for gpu in (False, True)}

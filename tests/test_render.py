@@ -14,6 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from components.offline import region_zones
 from tests.harness import ROOT, run_program, stack_config
 
 
@@ -44,7 +45,8 @@ def objects(out: Path) -> dict[str, dict[str, Any]]:
 
 
 def test_every_kubernetes_object_is_one_yaml_file_exactly_as_the_program_sends_it(dev: Path) -> None:
-    run = run_program(stack_config(ROOT / "Pulumi.dev.yaml"), stack="dev")
+    # The render answers for every zone of the region, as an account does.
+    run = run_program(stack_config(ROOT / "Pulumi.dev.yaml"), stack="dev", zones=region_zones("us-east-1"))
     sent = run.kubernetes_objects()
     written = objects(dev)
     assert len(written) == len(sent) >= 10
@@ -77,8 +79,9 @@ def test_aws_resources_json_lists_the_auto_scaling_groups_with_their_tags(dev: P
     resources = json.loads((dev / "aws-resources.json").read_text())
     assert all(set(r) == {"type", "name", "inputs"} for r in resources)
     groups = {r["name"]: r["inputs"] for r in resources if r["type"] == "aws:autoscaling/group:Group"}
-    assert sorted(groups) == ["general", "gpu-small-us-east-1a", "gpu-small-us-east-1b", "gpu-small-us-east-1c"]
-    gpu = groups["gpu-small-us-east-1a"]
+    # The first three zones by ID: use1-az1, az2 and az4 (us-east-1b, c and d in the offline account).
+    assert sorted(groups) == ["general", "gpu-small-us-east-1b", "gpu-small-us-east-1c", "gpu-small-us-east-1d"]
+    gpu = groups["gpu-small-us-east-1b"]
     tags = {t["key"]: t["value"] for t in gpu["tags"]}
     assert tags["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"] == "true:NoSchedule"
     assert gpu["minSize"] == 0

@@ -113,8 +113,8 @@ def test_wheel_installs_and_runs_the_consumer_example(fresh: Path, tmp_path: Pat
     assert "eks-gpu-spot:index:GpuSpotCluster" in report["types"]
     assert "eks-gpu-spot:addons:ClusterAutoscaler" in report["types"]
     assert report["outputs"]["gpuAsgNames"] == [
-        "research-gpu-t4-us-east-1a", "research-gpu-t4-us-east-1b",
-        "research-gpu-l40s-us-east-1a", "research-gpu-l40s-us-east-1b",
+        "research-gpu-t4-us-east-1b", "research-gpu-t4-us-east-1c",
+        "research-gpu-l40s-us-east-1b", "research-gpu-l40s-us-east-1c",
     ]
     assert report["secret"] == ["kubeconfig"]
     # One access entry per node role, the platform's pools' and the added pool's alike.
@@ -150,6 +150,7 @@ def test_the_installed_render_command_renders_the_consumers_stack(fresh: Path, t
     assert "Rendered stack dev (us-east-1)" in result.stdout
     resources = json.loads((out / "aws-resources.json").read_text())
     groups = sorted(r["inputs"]["name"] for r in resources if r["type"] == "aws:autoscaling/group:Group")
-    assert groups == ["research-general", "research-gpu-l40s-us-east-1a", "research-gpu-l40s-us-east-1b",
-                      "research-gpu-t4-us-east-1a", "research-gpu-t4-us-east-1b"]
+    # Two zones, the first by ID (use1-az1 and use1-az2 in the offline account).
+    assert groups == ["research-general", "research-gpu-l40s-us-east-1b", "research-gpu-l40s-us-east-1c",
+                      "research-gpu-t4-us-east-1b", "research-gpu-t4-us-east-1c"]
     assert (out / "deployment-kube-system-cluster-autoscaler.yaml").is_file()
