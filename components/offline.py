@@ -254,19 +254,18 @@ class FakeAws:
     def _ssm_parameter(self, args: dict[str, Any]) -> Any:
         name = args["name"]
         found = _AMI_PARAMETER.fullmatch(name)
-        if self.recommended_ami_release is None:
-            return {}, [("name", f"AccessDeniedException: not authorized to perform ssm:GetParameter on {name}")]
-        release = self.recommended_ami_release
+        recommended = self.recommended_ami_release
         if found is None or found["name"] == "release_version" and found["leaf"] != RECOMMENDED:
             return {}, [("name", f"ParameterNotFound: {name}")]
+        if found["leaf"] == RECOMMENDED and recommended is None:
+            return {}, [("name", f"AccessDeniedException: not authorized to perform ssm:GetParameter on {name}")]
         if found["name"] == "release_version":
-            value = f"{found['k8s']}.1-{release.removeprefix('v')}"
+            value = f"{found['k8s']}.1-{str(recommended).removeprefix('v')}"
         else:
-            if found["leaf"] != RECOMMENDED:
-                release = found["leaf"].rsplit("-", 1)[-1]
-            if release > self.recommended_ami_release:
+            release = recommended if found["leaf"] == RECOMMENDED else found["leaf"].rsplit("-", 1)[-1]
+            if recommended is not None and str(release) > recommended:
                 return {}, [("name", f"ParameterNotFound: {name}")]
-            value = fake_ami_id(found["k8s"], found["variant"] == "nvidia", found["arch"], release)
+            value = fake_ami_id(found["k8s"], found["variant"] == "nvidia", found["arch"], str(release))
         return {"id": name, "name": name, "type": "String", "value": value, "insecureValue": value,
                 "arn": self.arn("ssm", f"parameter{name}"), "version": 1}
 
