@@ -179,12 +179,12 @@ def _chosen_zones(settings: Settings, network: NewVpcSettings, facts: AwsFacts, 
 
 
 def _pin_commands(subnets: Sequence[ZoneSubnets], with_cidrs: bool) -> str:
-    commands = ["pulumi config rm availabilityZoneCount"]
-    commands += [f"pulumi config set --path 'availabilityZoneIds[{i}]' {s.zone.zone_id}" for i, s in enumerate(subnets)]
+    commands = [f"pulumi config set --path 'availabilityZoneIds[{i}]' {s.zone.zone_id}" for i, s in enumerate(subnets)]
     if with_cidrs:
         for key, attribute in (("privateSubnetCidrs", "private_cidr"), ("publicSubnetCidrs", "public_cidr")):
             commands += [f"pulumi config set --path '{key}[{i}]' {getattr(s, attribute)}" for i, s in enumerate(subnets)]
-    return " && ".join(commands)
+    # `;`: the count may be unset already, and the zone IDs refuse it.
+    return "pulumi config rm availabilityZoneCount; " + " && ".join(commands)
 
 
 _ROLES = ((False, "private_subnet_cidrs"), (True, "public_subnet_cidrs"))

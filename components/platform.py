@@ -92,9 +92,11 @@ class GpuSpotCluster(pulumi.ComponentResource):
     `ClusterAutoscaler`, `NodeTerminationHandler`. Each piece is also usable on its own.
 
     Before anything is created it checks the settings against the AWS facts (`plan.plan_cluster`):
-    zones EKS supports that offer the pools' types, an existing VPC's subnets and CIDRs, one
-    shape and architecture per pool, tag counts. A GPU pool gets ASGs only in zones offering one
-    of its types (said at preview).
+    zones (pinned by ID, or the first by ID that EKS supports and that offer the general pool's
+    types; a deployed cluster keeps its own) and each zone's subnet CIDRs, an existing VPC's
+    subnets and CIDRs, one shape and architecture per pool, tag counts. A GPU pool gets ASGs only in
+    zones offering one of its types (said at preview). The plan's notes and warnings (a newer AMI
+    release, a stack to pin) are logged at preview.
 
     Outputs: `network`, `cluster`, `node_groups` (pool name -> `NodeGroup`), `plan`, `outputs()`
     for stack exports.

@@ -195,7 +195,8 @@ def pin_from(warning: str) -> dict[str, Any]:
     """The config the warning's `pulumi config` commands leave."""
     command = warning.split("`")[-2]
     config: dict[str, Any] = {k: v for k, v in config_of("dev").items() if k != "eks-gpu-spot:availabilityZoneCount"}
-    for step in command.split(" && "):
+    assert command.startswith("pulumi config rm availabilityZoneCount; ")
+    for step in command.split("; ", 1)[1].split(" && "):
         if step.startswith("pulumi config set --path"):
             path, value = step.split()[-2:]
             key, index = path.strip("'").rstrip("]").split("[")
