@@ -66,6 +66,8 @@ class AwsFacts:
     quota_read_errors: Mapping[str, str] = field(default_factory=dict)
     deployed_cluster: DeployedCluster | None = None
     recommended_ami_releases: Mapping[str, str | None] = field(default_factory=dict)
+    # EBS snapshot ID -> its size in GiB, None when AWS does not find it (the pools' image caches).
+    snapshots: Mapping[str, int | None] = field(default_factory=dict)
 
     @property
     def deployed_kubernetes_version(self) -> str | None:
@@ -84,6 +86,10 @@ def instance_shape(instance_type: str) -> InstanceShape:
         architectures=result.supported_architectures or [],
         other_accelerators=[*(a.name for a in result.inference_accelerators or []),
                             *(d.name for d in result.neuron_devices or [])],
+        # The instance store of every Nitro and bare-metal type is NVMe; of the Xen types only i3's
+        # is, which this leaves out (its pools then keep kubelet on the root volume).
+        local_nvme_gb=catalog.nvme_instance_store_gb(result.instance_storage_supported, result.total_instance_storage,
+                                                     nvme=result.hypervisor != "xen"),
     )
 
 
@@ -162,6 +168,18 @@ def service_quotas(quotas: Iterable[ec2_quotas.Quota]) -> tuple[dict[str, float 
     return values, errors
 
 
+def snapshot_sizes(snapshot_ids: Iterable[str]) -> dict[str, int | None]:
+    """Each snapshot's size in GiB, or None when AWS does not find it in the region (the invoke fails:
+    no such snapshot, or one this account may not read)."""
+    sizes: dict[str, int | None] = {}
+    for snapshot_id in dict.fromkeys(snapshot_ids):
+        try:
+            sizes[snapshot_id] = aws.ebs.get_snapshot(snapshot_ids=[snapshot_id]).volume_size
+        except Exception:  # noqa: BLE001 a failed invoke raises a plain Exception (pulumi.runtime.invoke)
+            sizes[snapshot_id] = None
+    return sizes
+
+
 def read(settings: Settings) -> AwsFacts:
     """Everything `plan_cluster` checks. An instance type no zone of the region offers (unknown or
     unavailable) is refused here, naming the pool setting, before its shape is asked for."""
@@ -190,4 +208,5 @@ def read(settings: Settings) -> AwsFacts:
     return AwsFacts(region=settings.region, zones=tuple(availability_zones()), shapes=shapes,
                     offerings=offered, vpc_cidrs=vpc_cidrs, subnets=subnets, quotas=quota_values,
                     quota_read_errors=quota_errors, deployed_cluster=deployed_cluster(settings.cluster.name),
-                    recommended_ami_releases=recommended_ami_releases(settings, shapes))
+                    recommended_ami_releases=recommended_ami_releases(settings, shapes),
+                    snapshots=snapshot_sizes(p.image_cache.snapshot_id for p in settings.pools if p.image_cache))

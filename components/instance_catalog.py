@@ -58,7 +58,8 @@ class Gpu:
 
 def instance_shape(instance_type: str, *, vcpus: int, memory_mib: int, gpus: Sequence[Gpu],
                    cards: Iterable[tuple[int, int]], default_card_index: int, total_enis: int, ipv4_per_eni: int,
-                   architectures: Iterable[str], other_accelerators: Iterable[str] = ()) -> InstanceShape:
+                   architectures: Iterable[str], other_accelerators: Iterable[str] = (),
+                   local_nvme_gb: int = 0) -> InstanceShape:
     """The one builder of `InstanceShape` from what EC2 says of a type, whichever way it was asked
     (the Pulumi invoke, boto3, or the table below): max pods and architecture follow one rule."""
     card_enis = default_card_enis(cards, default_card_index, total_enis)
@@ -76,7 +77,15 @@ def instance_shape(instance_type: str, *, vcpus: int, memory_mib: int, gpus: Seq
         # Kubernetes' name (kubernetes.io/arch): EC2 says x86_64 where Kubernetes says amd64.
         architecture="arm64" if "arm64" in architectures else "amd64",
         other_accelerators=tuple(other_accelerators),
+        local_nvme_gb=local_nvme_gb,
     )
+
+
+def nvme_instance_store_gb(supported: bool | None, total_gb: int | None, nvme: bool) -> int:
+    """The instance store nodeadm can put in a RAID0 array, in GB: EC2's TotalSizeInGB when the
+    type has instance store and it is NVMe (`nvme`), else 0. nodeadm's setup-local-disks only
+    finds `NVMe_Instance_Storage` devices, so the HDD/SSD of older Xen types is never used."""
+    return int(total_gb or 0) if supported and nvme else 0
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,8 @@ class KnownShape:
                               cards=[(index, self.default_card_enis) for index in range(self.network_cards)],
                               default_card_index=0, total_enis=self.enis, ipv4_per_eni=self.ipv4_per_eni,
                               architectures=["arm64" if self.arch == "arm64" else "x86_64"],
-                              other_accelerators=[self.neuron_device] if self.neuron_device else [])
+                              other_accelerators=[self.neuron_device] if self.neuron_device else [],
+                              local_nvme_gb=self.local_nvme_gb)
 
 
 # The generated rows are positional: they must follow KnownShape's fields.

@@ -99,6 +99,10 @@ class InstanceShape:
     # Kubernetes' name for the CPU architecture (`kubernetes.io/arch`): amd64 or arm64.
     architecture: str = "amd64"
     other_accelerators: tuple[str, ...] = ()  # non-GPU accelerators (Inferentia, Trainium)
+    # NVMe instance store (InstanceStorageInfo): the total over all disks in GB (10^9 bytes, as EC2
+    # counts it), 0 when the type has none or its instance store is not NVMe (nodeadm's
+    # setup-local-disks only finds `NVMe_Instance_Storage` devices).
+    local_nvme_gb: int = 0
 
     def same_size_as(self, other: InstanceShape) -> bool:
         return (self.vcpus, self.memory_mib, self.gpu_count) == (

@@ -132,6 +132,8 @@ class FakeAws:
     - `recommended_ami_release`: the release SSM recommends (default: the package's pinned one);
       every release up to it has its AMIs (`fake_ami_id`), a later one is not found; None: the
       `recommended` parameters cannot be read (AccessDenied), the release-specific ones can.
+    - `snapshots`: EBS snapshot ID -> size in GiB of the snapshots the account can read; any other
+      ID is not found, as DescribeSnapshots answers.
     """
 
     region: str = DEFAULT_REGION
@@ -144,6 +146,7 @@ class FakeAws:
     vpc_cidrs: Sequence[str] = ("10.50.0.0/16",)
     quotas: Mapping[str, float | str] = field(default_factory=dict)
     clusters: Mapping[str, str] = field(default_factory=dict)
+    snapshots: Mapping[str, int] = field(default_factory=dict)
     missing_types: set[str] = field(default_factory=set)
     recommended_ami_release: str | None = DEFAULT_AMI_RELEASE_VERSION
     cluster_subnets: Mapping[str, Sequence[str]] = field(default_factory=dict)
@@ -201,6 +204,7 @@ class FakeAws:
             "aws:eks/getClusters:getClusters": lambda _args: {"id": self.region, "names": list(self.clusters)},
             "aws:eks/getCluster:getCluster": self._cluster,
             "aws:eks/getAddonVersion:getAddonVersion": self._addon_version,
+            "aws:ebs/getSnapshot:getSnapshot": self._snapshot,
         }
 
     def _cluster(self, args: dict[str, Any]) -> Any:
@@ -234,6 +238,17 @@ class FakeAws:
                 "value": float(value), "defaultValue": 0.0, "adjustable": True, "globalQuota": False,
                 "region": self.region, "serviceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
                 "arn": self.arn("servicequotas", f"ec2/{code}"), "usageMetrics": []}
+
+    def _snapshot(self, args: dict[str, Any]) -> Any:
+        (snapshot_id,) = args["snapshotIds"]
+        if snapshot_id not in self.snapshots:
+            # The provider's words when DescribeSnapshots finds nothing.
+            return {}, [("snapshotIds", "Your query returned no results. Please change your search criteria and "
+                                        "try again.")]
+        return {"id": snapshot_id, "snapshotId": snapshot_id, "snapshotIds": [snapshot_id],
+                "volumeSize": self.snapshots[snapshot_id], "state": "completed", "encrypted": True,
+                "ownerId": self.account, "arn": self.arn("ec2", f"snapshot/{snapshot_id}"),
+                "volumeId": "vol-0123456789abcdef0", "storageTier": "standard", "tags": {}}
 
     def _availability_zones(self, _args: dict[str, Any]) -> Any:
         return {"id": self.region, "names": self.zone_names, "zoneIds": [zone_id(z) for z in self.zone_names]}
@@ -355,6 +370,11 @@ def instance_type_result(instance_type: str) -> dict[str, Any]:
                          for i in range(shape.network_cards)],
         "supportedArchitectures": ["arm64" if shape.arch == "arm64" else "x86_64"],
         "inferenceAccelerators": [],
+        # One disk of the whole size: the table keeps the total only, which is all allocatable.py reads.
+        "instanceStorageSupported": bool(shape.local_nvme_gb),
+        "totalInstanceStorage": shape.local_nvme_gb,
+        "instanceDisks": [{"count": 1, "size": shape.local_nvme_gb, "type": "ssd"}] if shape.local_nvme_gb else [],
+        "hypervisor": "nitro",
         "neuronDevices": [{"count": 1, "name": shape.neuron_device, "coreCount": 2, "coreVersion": 2,
                            "memorySize": 32768}] if shape.neuron_device else [],
     }
