@@ -23,7 +23,9 @@ Two figures are estimates, and both err towards a smaller template (see docs/aut
   image). `DEFAULT_MEMORY_OVERHEAD_PERCENT` = 7.5%, Karpenter's default `vmMemoryOverheadPercent`;
   real nodes lose roughly 3-6%. Overridable per pool.
 - ephemeral-storage capacity: the root XFS filesystem is smaller than the EBS volume (the AMI's
-  BIOS-boot and EFI partitions, the XFS log and headers): `filesystem_overhead_mib`.
+  BIOS-boot and EFI partitions, the XFS log and headers): `filesystem_overhead_mib`. With nodeadm's
+  `localStorage: RAID0` kubelet's directory is on the instance store array instead
+  (`raid0_filesystem_mib`): the same XFS allowance, less what mdadm keeps on each disk.
 """
 
 from __future__ import annotations
@@ -107,6 +109,33 @@ def filesystem_overhead_mib(volume_gib: int) -> int:
     return 128 + math.ceil(volume_gib * 1024 / 1000)
 
 
+# nodeadm's localStorage strategy that moves kubelet's directory (and so ephemeral storage) onto the
+# instance store: setup-local-disks builds one md RAID0 array of every NVMe instance store disk,
+# formats it XFS and bind-mounts /var/lib/kubelet, /var/lib/containerd,
+# /var/lib/soci-snapshotter-grpc and /var/log/pods onto it (awslabs/amazon-eks-ami
+# templates/al2023/runtime/bin/setup-local-disks, v20260724).
+RAID0 = "RAID0"
+# What mdadm keeps for itself, as a share of the array: a version 1.2 superblock sits 4 KiB into each
+# member and the data starts after a reserved offset (128 MiB plus a little on large members, the
+# "Data Offset 264192 sectors" mdadm --examine shows; not re-checked in this offline build). 0.5% of
+# the array covers 129 MiB on every member of 26 GiB or more; the smallest NVMe instance store disk
+# EC2 sells is 50 GB (c5d.large), and RAID0 rounds each member down to its 512 KiB chunk.
+MD_OVERHEAD = Fraction(5, 1000)
+MIB = 2**20
+
+
+def raid0_filesystem_mib(local_nvme_gb: int) -> int:
+    """The XFS filesystem kubelet sees on a RAID0 array of `local_nvme_gb` GB of instance store.
+
+    EC2 counts instance store in GB (10^9 bytes): g5.xlarge's 250 GB disk is 238418 MiB. From that,
+    mdadm's share (`MD_OVERHEAD`) and the filesystem's (`filesystem_overhead_mib`, as on the root
+    volume: the XFS log and headers; the array has no partitions, so that errs on the small side).
+    """
+    array_mib = local_nvme_gb * 10**9 // MIB
+    array_mib -= math.ceil(array_mib * MD_OVERHEAD)
+    return array_mib - filesystem_overhead_mib(array_mib // 1024)
+
+
 def check_memory_overhead_percent(value: object) -> float:
     """A memory overhead percentage, 0 to 50; anything else is refused (`memory_overhead_percent`)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_MEMORY_OVERHEAD_PERCENT:
@@ -145,17 +174,24 @@ def node_max_pods(shape: InstanceShape, max_pods: int = 0) -> int:
 
 def node_allocatable(shape: InstanceShape, root_volume_gib: int, *,
                      memory_overhead_percent: float = DEFAULT_MEMORY_OVERHEAD_PERCENT,
-                     max_pods: int = 0) -> Allocatable:
+                     max_pods: int = 0, local_storage: str = "") -> Allocatable:
     """What kubelet will report as allocatable on an AL2023 node of `shape` with this root volume.
 
     `max_pods` (0 = nodeadm's ENI rule) must also reach nodeadm as `maxPodsExpression`
     (`max_pods_expression`), so its memory reservation is for the same number of pods.
+    `local_storage` is nodeadm's strategy: with `RAID0` ephemeral storage is the instance store
+    array's (the shape must have NVMe instance store), otherwise the root volume's.
     """
     check_memory_overhead_percent(memory_overhead_percent)
     pods = node_max_pods(shape, max_pods)
     memory = (memory_capacity_mib(shape.memory_mib, memory_overhead_percent)
               - kube_reserved_memory_mib(pods) - EVICTION_MEMORY_AVAILABLE_MIB)
-    filesystem_mib = root_volume_gib * 1024 - filesystem_overhead_mib(root_volume_gib)
+    if local_storage == RAID0:
+        if not shape.local_nvme_gb:
+            raise ValueError(f"{shape.instance_type} has no NVMe instance store for a RAID0 array")
+        filesystem_mib = raid0_filesystem_mib(shape.local_nvme_gb)
+    else:
+        filesystem_mib = root_volume_gib * 1024 - filesystem_overhead_mib(root_volume_gib)
     ephemeral = (filesystem_mib - KUBE_RESERVED_EPHEMERAL_MIB
                  - math.ceil(filesystem_mib * EVICTION_NODEFS_AVAILABLE))
     cpu = shape.vcpus * 1000 - kube_reserved_cpu_millicores(shape.vcpus)
@@ -168,7 +204,7 @@ def node_allocatable(shape: InstanceShape, root_volume_gib: int, *,
 
 def pool_allocatable(shapes: Sequence[InstanceShape], root_volume_gib: int, *,
                      memory_overhead_percent: float = DEFAULT_MEMORY_OVERHEAD_PERCENT,
-                     max_pods: int = 0) -> Allocatable:
+                     max_pods: int = 0, local_storage: str = "") -> Allocatable:
     """The least any node of the pool will offer: `node_allocatable` of each type, resource by resource.
 
     The autoscaler sizes a whole group from one template, yet types of one vCPU/memory shape still
@@ -178,8 +214,8 @@ def pool_allocatable(shapes: Sequence[InstanceShape], root_volume_gib: int, *,
     """
     if not shapes:
         raise ValueError("a pool needs at least one instance type")
-    each = [node_allocatable(s, root_volume_gib, memory_overhead_percent=memory_overhead_percent, max_pods=max_pods)
-            for s in shapes]
+    each = [node_allocatable(s, root_volume_gib, memory_overhead_percent=memory_overhead_percent, max_pods=max_pods,
+                             local_storage=local_storage) for s in shapes]
     return Allocatable(
         cpu_millicores=min(a.cpu_millicores for a in each),
         memory_mib=min(a.memory_mib for a in each),

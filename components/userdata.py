@@ -46,12 +46,29 @@ class ClusterBootstrap:
     service_cidr: str
 
 
+@dataclass(frozen=True)
+class LocalStorage:
+    """NodeConfig `spec.instance.localStorage`: nodeadm's strategy (RAID0 or Mount) and the image
+    store directories to keep off the instance store (`disabledMounts`, local_storage.py)."""
+
+    strategy: str
+    disabled_mounts: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"strategy": self.strategy}
+        if self.disabled_mounts:
+            found["disabledMounts"] = list(self.disabled_mounts)
+        return found
+
+
 def node_config(cluster: ClusterBootstrap, kubelet_flags: Sequence[str],
-                gates: Mapping[str, bool] | None = None, max_pods: int = 0) -> dict[str, Any]:
+                gates: Mapping[str, bool] | None = None, max_pods: int = 0,
+                local_storage: LocalStorage | None = None) -> dict[str, Any]:
     """The NodeConfig. `max_pods` (0 = nodeadm's ENI rule) goes in as `spec.kubelet.maxPodsExpression`
     (nodeadm api/v1alpha1/nodeconfig_types.go, KubeletOptions.MaxPodsExpression, since v20251007),
     never as `spec.kubelet.config.maxPods`: only through the expression does nodeadm size its
-    kubeReserved memory for the same pods, which the autoscaler's template assumes (allocatable.py)."""
+    kubeReserved memory for the same pods, which the autoscaler's template assumes (allocatable.py).
+    `local_storage`: `spec.instance.localStorage` (InstanceOptions.LocalStorage)."""
     spec: dict[str, Any] = {
         "cluster": {
             "name": cluster.name,
@@ -65,15 +82,24 @@ def node_config(cluster: ClusterBootstrap, kubelet_flags: Sequence[str],
         spec["kubelet"]["maxPodsExpression"] = max_pods_expression(max_pods)
     if gates:
         spec["featureGates"] = dict(gates)
+    if local_storage is not None:
+        spec["instance"] = {"localStorage": local_storage.to_json()}
     return {"apiVersion": NODECONFIG_API_VERSION, "kind": "NodeConfig", "spec": spec}
 
 
 def render_user_data(cluster: ClusterBootstrap, kubelet_flags: Sequence[str],
-                     gates: Mapping[str, bool] | None = None, max_pods: int = 0) -> str:
-    """The MIME multipart user data (not yet base64-encoded) for a launch template."""
+                     gates: Mapping[str, bool] | None = None, max_pods: int = 0,
+                     local_storage: LocalStorage | None = None, scripts: Sequence[str] = ()) -> str:
+    """The MIME multipart user data (not yet base64-encoded) for a launch template: the NodeConfig,
+    then each of `scripts` as a `text/x-shellscript` part, which cloud-init runs after nodeadm has
+    written its configuration and before it starts containerd and kubelet (nodeadm-run.service
+    starts after cloud-final.service)."""
     document = MIMEMultipart(boundary="//eks-gpu-spot//")
-    part = MIMEText(yaml.safe_dump(node_config(cluster, kubelet_flags, gates, max_pods), sort_keys=False), "plain")
+    config = node_config(cluster, kubelet_flags, gates, max_pods, local_storage)
+    part = MIMEText(yaml.safe_dump(config, sort_keys=False), "plain")
     # nodeadm selects parts by exact content type; MIMEText would label it text/plain.
     part.replace_header("Content-Type", f'{NODECONFIG_CONTENT_TYPE}; charset="us-ascii"')
     document.attach(part)
+    for script in scripts:
+        document.attach(MIMEText(script, "x-shellscript"))
     return document.as_string()

@@ -99,9 +99,11 @@ def test_autoscaler_tags_say_what_kubelet_registers(run: ProgramRun) -> None:
 def test_gpu_pool_specific_tags(run: ProgramRun) -> None:
     small = asg_tags(gpu_groups(run, "gpu-small")[0])
     assert small[f"{CA}/node-template/resources/nvidia.com/gpu"][0] == "1"
-    # Allocatable, not the volume: 102400 MiB - 231 MiB filesystem overhead = 102169 MiB, less
-    # kubeReserved 1024 MiB and the 10% nodefs eviction threshold (10217 MiB).
-    assert small[f"{CA}/node-template/resources/ephemeral-storage"][0] == "90928Mi"
+    # Allocatable of the instance store array (g5.xlarge and g6.xlarge: 1 x 250 GB NVMe, so nodeadm's
+    # localStorage RAID0 by default), not of the 100 GiB root volume: 250e9 B = 238418 MiB, less mdadm's
+    # 0.5% (1193 MiB) and the XFS allowance (365 MiB) = 236860 MiB, less kubeReserved 1024 MiB and the
+    # 10% nodefs eviction threshold (23686 MiB).
+    assert small[f"{CA}/node-template/resources/ephemeral-storage"][0] == "212150Mi"
     assert small[f"{CA}/node-template/resources/cpu"][0] == "3920m"
     # g5.xlarge and g6.xlarge alike: 4 ENIs x 14 IPv4 -> 58 pods, 14162Mi (g4dn.xlarge, 29 pods,
     # is no longer in the pool: its T4 has 16384 MiB against their 22888).
@@ -196,7 +198,7 @@ def test_stack_output_describes_each_group(run: ProgramRun) -> None:
                    "k8s.amazonaws.com/accelerator": "nvidia-a10g-l4", "nvidia.com/gpu.memory": "22888"},
         "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
         # The least allocatable of the two types (tests/test_allocatable.py shows the arithmetic).
-        "capacity": {"cpu": "3920m", "memory": "14162Mi", "pods": "58", "ephemeral-storage": "90928Mi",
+        "capacity": {"cpu": "3920m", "memory": "14162Mi", "pods": "58", "ephemeral-storage": "212150Mi",
                      "nvidia.com/gpu": "1"},
     }
     assert groups["general"]["asgNames"] == ["ml-general"]
