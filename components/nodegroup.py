@@ -15,13 +15,23 @@ import pulumi_aws as aws
 
 from . import validation
 from .ami import ami_parameter_name
+from .aws_facts import snapshot_sizes
 from .cluster import ACCESS_ENTRY_TYPE, child_urn
 from .connection import ClusterConnection
 from .errors import InvalidValueError, within
+from .image_cache import DEVICE_NAME as CACHE_DEVICE_NAME
+from .image_cache import SNAPSHOT_NOT_FOUND, fsr_create_timeout, mount_script
 from .network import PrivateSubnet, cluster_tag
 from .node_role import NodeRole, NodeRoleArgs
 from .node_template import InstanceShape, NodeTemplate
-from .pool_spec import ON_DEMAND_SUFFIX, NodePoolSpec, build_node_template, check_pool_shapes
+from .pool_spec import (
+    ON_DEMAND_SUFFIX,
+    NodePoolSpec,
+    build_node_template,
+    check_image_cache,
+    check_pool_shapes,
+    node_local_storage,
+)
 from .rollout import (
     HOOK_DEFAULT_RESULT,
     HOOK_HEARTBEAT_SECONDS,
@@ -50,6 +60,8 @@ class NodeGroupArgs:
     - `termination_hook_heartbeat_seconds`: with the termination handler, the heartbeat timeout of
       the TERMINATING lifecycle hook each group is created with (the pool's drain timeout); None: no hook.
     - `partition`, `tags`: the AWS partition and the tags of every resource.
+    - `image_cache_snapshot_gib`: the size of the pool's image cache snapshot (`aws_facts`); 0
+      reads it here (`aws.ebs.get_snapshot`).
     """
 
     pool: NodePoolSpec
@@ -61,6 +73,7 @@ class NodeGroupArgs:
     termination_hook_heartbeat_seconds: int | None = None
     partition: str = "aws"
     tags: Mapping[str, str] = field(default_factory=dict)
+    image_cache_snapshot_gib: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.pool, NodePoolSpec):
@@ -172,6 +185,44 @@ def check_node_group_tags(cluster_name: str, pool: NodePoolSpec, shapes: Sequenc
                                 sent, f"the Auto Scaling group {plan.name}")
 
 
+def block_devices(pool: NodePoolSpec) -> list[aws.ec2.LaunchTemplateBlockDeviceMappingArgs]:
+    """The encrypted gp3 root volume and, with an image cache, the volume made from its snapshot
+    (its size unset: the snapshot's). Both take the pool's throughput and IOPS: image pulls write
+    to the root volume, or to the cache volume that holds the image store."""
+    def gp3(size_gib: int | None, snapshot_id: str | None = None) -> aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs:
+        return aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+            volume_size=size_gib, snapshot_id=snapshot_id, volume_type="gp3", encrypted="true",
+            delete_on_termination="true",
+            # Unset keeps gp3's included 125 MiB/s and 3000 IOPS.
+            throughput=pool.root_volume_throughput_mibps, iops=pool.root_volume_iops,
+        )
+
+    devices = [aws.ec2.LaunchTemplateBlockDeviceMappingArgs(device_name=ROOT_DEVICE, ebs=gp3(pool.root_volume_gib))]
+    if pool.image_cache is not None:
+        devices.append(aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+            device_name=CACHE_DEVICE_NAME, ebs=gp3(pool.image_cache.size_gib, pool.image_cache.snapshot_id)))
+    return devices
+
+
+def snapshot_size(snapshot_id: str) -> int:
+    """The size in GiB of an EBS snapshot this account can use in the provider's region; refuses
+    (`image_cache.snapshot_id`) one AWS does not find."""
+    size = snapshot_sizes([snapshot_id])[snapshot_id]
+    if size is None:
+        raise InvalidValueError("image_cache.snapshot_id", snapshot_id, SNAPSHOT_NOT_FOUND)
+    return size
+
+
+def check_warm_nodes(pool: NodePoolSpec, groups: int) -> None:
+    """Refuse (`warm_nodes`) more warm nodes than the pool's groups may hold: the placeholders past
+    that would stay pending, and each would count as a node the autoscaler cannot add."""
+    most = pool.max_size * groups
+    if pool.warm_nodes > most:
+        raise InvalidValueError("warm_nodes", pool.warm_nodes,
+                                f"must not exceed the nodes the pool may have: maxSizePerAz {pool.max_size} x "
+                                f"{groups} zone(s) = {most}")
+
+
 class NodeGroup(pulumi.ComponentResource):
     """One node pool: a launch template and its Spot Auto Scaling groups.
 
@@ -209,6 +260,11 @@ class NodeGroup(pulumi.ComponentResource):
         # Refused before the component or any child exists.
         with within("pool"):
             check_pool_shapes(pool, {shape.instance_type: shape for shape in args.shapes})
+            check_warm_nodes(pool, len(set(zones)) if pool.gpu else 1)
+            snapshot_gib = 0
+            if pool.image_cache is not None:
+                snapshot_gib = args.image_cache_snapshot_gib or snapshot_size(pool.image_cache.snapshot_id)
+                check_image_cache(pool, snapshot_gib)
         check_node_group_tags(cluster.name, pool, args.shapes, zones, args.propagated_tags, args.tags)
         super().__init__("eks-gpu-spot:nodegroup:NodeGroup", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -301,6 +357,18 @@ class NodeGroup(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity", "initialLifecycleHooks"],
                                             depends_on=[self.role.access_entry]),
             )
+        # Nothing waits for these: nodes launched before a snapshot is optimised only load blocks lazily.
+        self.fast_snapshot_restores: dict[str, aws.ebs.FastSnapshotRestore] = {}
+        cache = pool.image_cache
+        if cache is not None and cache.fast_snapshot_restore:
+            for zone in dict.fromkeys(zones):
+                self.fast_snapshot_restores[zone] = aws.ebs.FastSnapshotRestore(
+                    f"{name}-image-cache-{zone}",
+                    availability_zone=zone,
+                    snapshot_id=cache.snapshot_id,
+                    timeouts=aws.ebs.FastSnapshotRestoreTimeoutsArgs(create=fsr_create_timeout(snapshot_gib)),
+                    opts=child,
+                )
         self.register_outputs({
             "asg_names": list(self.asg_names.values()),
             "instance_types": self.instance_types,
@@ -313,10 +381,12 @@ class NodeGroup(pulumi.ComponentResource):
         pool, cluster = args.pool, args.cluster
         assert self.role is not None
         kubelet_flags = template.kubelet_flags()
+        local_storage = node_local_storage(pool, args.shapes)
+        scripts = [mount_script()] if pool.image_cache is not None else []
         user_data = pulumi.Output.all(cluster.endpoint, cluster.certificate_authority).apply(
             lambda values: base64.b64encode(render_user_data(
                 ClusterBootstrap(cluster.name, values[0], values[1], cluster.service_cidr), kubelet_flags,
-                feature_gates(pool.gpu), max_pods=pool.max_pods,
+                feature_gates(pool.gpu), max_pods=pool.max_pods, local_storage=local_storage, scripts=scripts,
             ).encode()).decode()
         )
         tags_of_instances = instance_tags(cluster.name, pool, args.tags)
@@ -334,15 +404,7 @@ class NodeGroup(pulumi.ComponentResource):
                 http_put_response_hop_limit=IMDS_HOP_LIMIT,
                 instance_metadata_tags="disabled",
             ),
-            block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                device_name=ROOT_DEVICE,
-                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                    volume_size=pool.root_volume_gib, volume_type="gp3", encrypted="true",
-                    delete_on_termination="true",
-                    # Unset keeps gp3's included 125 MiB/s and 3000 IOPS.
-                    throughput=pool.root_volume_throughput_mibps, iops=pool.root_volume_iops,
-                ),
-            )],
+            block_device_mappings=block_devices(pool),
             tag_specifications=[
                 aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags_of_instances)
                 for kind in ("instance", "volume")

@@ -19,11 +19,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import ami, validation
+from .allocatable import RAID0
 from .aws_facts import AwsFacts, Subnet, Zone
 from .errors import Checks, InvalidValueError
+from .image_cache import FSR_DEFAULT_SNAPSHOTS_PER_REGION, SNAPSHOT_NOT_FOUND, fsr_credit_warning
+from .local_storage import DISABLED_MOUNT_SOCI_SINCE, local_storage_note, resolve_local_storage
 from .network import ELB_ROLE_TAG, INTERNAL_ELB_ROLE_TAG, subnet_tags
-from .nodegroup import check_node_group_tags
-from .pool_spec import NodePoolSpec, check_pool_shapes
+from .node_template import InstanceShape
+from .nodegroup import check_node_group_tags, check_warm_nodes
+from .pool_spec import NodePoolSpec, check_image_cache, check_pool_shapes
 from .rollout import refresh_policy, rollout_minutes
 from .settings import ExistingVpcSettings, NewVpcSettings, Settings
 from .versions import SUPPORTED_KUBERNETES_VERSIONS
@@ -362,6 +366,30 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
         pool_zones[pool.name] = offered
     notes += ami.newer_release_notes(settings.cluster.ami_release_version, facts.recommended_ami_releases)
 
+    warnings: list[str] = []
+    for path, pool in settings.pool_paths():
+        if not checks.ok(path) or pool.name not in pool_zones:
+            continue
+        shapes = [facts.shapes[t] for t in pool.instance_types]
+        note = local_storage_note(pool.name, pool.local_storage, shapes)
+        if note:
+            notes.append(note)
+        groups = len(pool_zones[pool.name]) if pool.gpu else 1
+        with checks.check(path):
+            check_warm_nodes(pool, groups)
+        with checks.check(path):
+            warnings.extend(_image_cache_checks(settings, pool, shapes, facts))
+        if pool.warm_nodes:
+            notes.append(f"GPU pool '{pool.name}': warmNodes {pool.warm_nodes} keeps {pool.warm_nodes} node(s) of the "
+                         f"pool ({' or '.join(pool.instance_types)}) running around the clock, each held by a "
+                         "placeholder pod that any pod of the pool preempts")
+    fsr_snapshots = {p.image_cache.snapshot_id for p in settings.pools if p.image_cache and p.image_cache.fast_snapshot_restore}
+    if fsr_snapshots:
+        notes.append(f"fast snapshot restore is enabled for {len(fsr_snapshots)} snapshot(s) in {settings.region}; a "
+                     f"region allows {FSR_DEFAULT_SNAPSHOTS_PER_REGION} by default, shared with the account's other "
+                     "stacks (Service Quotas, Amazon EBS), and each snapshot bills per zone and hour "
+                     "(docs/performance.md)")
+
     user_tags = settings.cluster.resource_tags
     for public in (True, False):
         tags = [*user_tags.items(), ("Name", "x"), *subnet_tags(settings.cluster.name, public).items()]
@@ -377,3 +405,28 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
     rollouts, rollout_warnings = rollout_notes(settings, facts.deployed_kubernetes_version)
     return ClusterPlan(zones=tuple(zones), pool_zones=pool_zones, subnets=subnets, notes=(*notes, *rollouts),
                        warnings=(*warnings, *rollout_warnings))
+
+
+def _image_cache_checks(settings: Settings, pool: NodePoolSpec, shapes: list[InstanceShape],
+                        facts: AwsFacts) -> list[str]:
+    """Refuses a snapshot AWS does not find or a volume smaller than it, and an image cache on a
+    RAID0 pool whose pinned AMI release cannot keep the image store off the array; returns the
+    restore-credit warning. Fields are those of `pool`."""
+    cache = pool.image_cache
+    if cache is None:
+        return []
+    snapshot_gib = facts.snapshots.get(cache.snapshot_id)
+    if snapshot_gib is None:
+        raise InvalidValueError("image_cache.snapshot_id", cache.snapshot_id, SNAPSHOT_NOT_FOUND)
+    check_image_cache(pool, snapshot_gib)
+    release = settings.cluster.ami_release_version
+    if resolve_local_storage(pool.local_storage, shapes) == RAID0 and ami.is_pinned_before(release,
+                                                                                            DISABLED_MOUNT_SOCI_SINCE):
+        raise InvalidValueError("image_cache", cache.snapshot_id,
+                                f"with localStorage RAID0 the image store must stay off the array (nodeadm's "
+                                f"disabledMounts SOCI, since AMI release {DISABLED_MOUNT_SOCI_SINCE}); the pinned "
+                                f"release {release} would put the SOCI store on the array, away from containerd's "
+                                "metadata on the cache volume. Pin a newer amiReleaseVersion, or set localStorage none")
+    nodes_per_zone = pool.max_size * (2 if pool.on_demand_fallback else 1) if pool.gpu else pool.max_size
+    warning = fsr_credit_warning(pool.name, cache, snapshot_gib, nodes_per_zone)
+    return [warning] if warning else []

@@ -16,6 +16,9 @@ from .addons import (
     NodeTerminationHandlerArgs,
     NvidiaDevicePlugin,
     NvidiaDevicePluginArgs,
+    WarmNodes,
+    WarmNodesArgs,
+    WarmPool,
 )
 from .addons.termination_handler import managed_instance_tags
 from .aws_facts import AwsFacts
@@ -30,6 +33,7 @@ from .quotas import pool_needs, quota_warnings
 from .rollout import hook_heartbeat_seconds
 from .settings import ExistingVpcSettings, Settings
 from .subnet_capacity import ZoneSubnet, subnet_warnings
+from .versions import PAUSE_IMAGE
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,8 @@ class GpuSpotCluster(pulumi.ComponentResource):
     Creates a `Network` (new VPC or existing one), the `Cluster`, a `NodeRole` per pool (role,
     instance profile and the pool's EKS access entry), a `NodeGroup` per pool (the general pool first; one ASG per zone for
     GPU pools), managed CoreDNS once nodes exist, and the enabled add-ons: `NvidiaDevicePlugin`,
-    `ClusterAutoscaler`, `NodeTerminationHandler`. Each piece is also usable on its own.
+    `ClusterAutoscaler`, `NodeTerminationHandler`, and `WarmNodes` for GPU pools with `warm_nodes`.
+    Each piece is also usable on its own.
 
     Before anything is created it checks the settings against the AWS facts (`plan.plan_cluster`):
     zones (pinned by ID, or the first by ID that EKS supports and that offer the general pool's
@@ -168,6 +173,8 @@ class GpuSpotCluster(pulumi.ComponentResource):
                 termination_hook_heartbeat_seconds=self.hook_heartbeats.get(pool.name),
                 partition=partition,
                 tags=tags,
+                image_cache_snapshot_gib=args.facts.snapshots.get(pool.image_cache.snapshot_id) or 0
+                if pool.image_cache else 0,
             ), opts=child)
             for pool in settings.pools
         }
@@ -228,6 +235,10 @@ class GpuSpotCluster(pulumi.ComponentResource):
                 pod_identity_agent=cluster.pod_identity_agent,
                 tags=tags,
             ), opts=child)
+        warm = [WarmPool(pool.name, pool.warm_nodes, self.node_groups[pool.name].template)
+                for pool in settings.gpu_pools if pool.warm_nodes]
+        if warm:
+            WarmNodes("warm-nodes", WarmNodesArgs(pools=warm, image=PAUSE_IMAGE, provider=cluster.provider), opts=child)
         if settings.termination_handler.enabled:
             NodeTerminationHandler("node-termination-handler", NodeTerminationHandlerArgs(
                 cluster_name=cluster.name,

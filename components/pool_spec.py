@@ -14,6 +14,7 @@ from typing import Any
 from . import validation
 from .allocatable import (
     DEFAULT_MEMORY_OVERHEAD_PERCENT,
+    RAID0,
     check_max_pods,
     check_memory_overhead_percent,
     pool_allocatable,
@@ -29,6 +30,13 @@ from .gpu import (
     gpu_memory_label_value,
     gpu_models,
     time_slicing_config_name,
+)
+from .image_cache import ImageCacheSpec, check_snapshot_size
+from .local_storage import (
+    DISABLED_MOUNT_CONTAINERD,
+    DISABLED_MOUNT_SOCI,
+    check_local_storage,
+    resolve_local_storage,
 )
 from .node_template import (
     ACCELERATOR_LABEL,
@@ -46,6 +54,7 @@ from .node_template import (
     Taint,
 )
 from .rollout import check_drain_timeout
+from .userdata import LocalStorage
 
 # The lifecycle label of an all On-Demand group: the value the EC2 Spot workshops pair with Ec2Spot.
 ON_DEMAND_LIFECYCLE = "OnDemand"
@@ -166,6 +175,13 @@ class NodePoolSpec:
     # How long Auto Scaling holds a terminating node of this pool for its drain (its lifecycle hook's
     # heartbeat timeout), e.g. "1h"; empty: the termination handler's heartbeat_timeout_seconds.
     drain_timeout: str = ""
+    # nodeadm's localStorage strategy (local_storage.py): "" = RAID0 when every type has NVMe
+    # instance store, else the root volume; RAID0, Mount, or none.
+    local_storage: str = ""
+    # A second volume from a snapshot holding the pool's images (image_cache.py).
+    image_cache: ImageCacheSpec | None = None
+    # GPU pools: nodes kept ready with placeholder pods that real pods preempt (addons/warm_nodes.py).
+    warm_nodes: int = 0
 
     def __post_init__(self) -> None:
         # Every default depends on the kind of pool: a wrong `gpu` stops here.
@@ -272,6 +288,17 @@ class NodePoolSpec:
                                                                     "nodes are always replaced by an instance refresh)")
         with checks.check():
             check_drain_timeout(self.drain_timeout)
+        with checks.check():
+            object.__setattr__(self, "local_storage", check_local_storage(self.local_storage))
+        with checks.check():
+            if self.image_cache is not None and not isinstance(self.image_cache, ImageCacheSpec):
+                raise validation.wrong_kind("image_cache", self.image_cache,
+                                            "an image cache {snapshot_id, size_gib, fast_snapshot_restore}")
+        with checks.check():
+            warm = validation.whole_number("warm_nodes", self.warm_nodes, 0, MAX_GROUP_SIZE)
+            if warm and not gpu:
+                raise InvalidValueError("warm_nodes", warm, "applies to GPU pools only (the general pool keeps its "
+                                                            "minimum size running already)")
         checks.done()
 
     def lifecycle(self) -> str:
@@ -394,7 +421,8 @@ def check_pool_shapes(pool: NodePoolSpec, shapes: Mapping[str, InstanceShape]) -
                                     f"must not exceed what {shape.instance_type}'s network interfaces give pods "
                                     f"({shape.max_pods}): more pods would wait for an IP address forever")
     allocatable = pool_allocatable(pool_shapes, pool.root_volume_gib,
-                                   memory_overhead_percent=pool.memory_overhead_percent, max_pods=pool.max_pods)
+                                   memory_overhead_percent=pool.memory_overhead_percent, max_pods=pool.max_pods,
+                                   local_storage=resolve_local_storage(pool.local_storage, pool_shapes))
     if pool.gpu:
         check_gpu_memory(pool_shapes)
         check_time_slicing_replicas(pool.time_slicing_replicas, gpu_pool=True, gpus_per_node=first.gpu_count,
@@ -439,6 +467,36 @@ def check_gp3_throughput(throughput_mibps: int, iops: int) -> None:
                                 f"least {needed} IOPS")
 
 
+def check_image_cache(pool: NodePoolSpec, snapshot_gib: int) -> None:
+    """The pool's image cache against its snapshot's size: a volume at least that large, and the
+    pool's IOPS within what gp3 allows for the volume. Fields are those of `pool`."""
+    cache = pool.image_cache
+    if cache is None:
+        return
+    with within("image_cache"):
+        check_snapshot_size(cache, snapshot_gib)
+    size = cache.volume_gib(snapshot_gib)
+    iops = pool.root_volume_iops
+    if iops is not None and iops > GP3_BASELINE_IOPS and iops > GP3_MAX_IOPS_PER_GIB * size:
+        raise InvalidValueError("image_cache.size_gib", cache.size_gib,
+                                f"the cache volume takes the pool's {iops} IOPS, and gp3 allows at most "
+                                f"{GP3_MAX_IOPS_PER_GIB} per GiB: make it at least "
+                                f"{-(-iops // GP3_MAX_IOPS_PER_GIB)} GiB")
+
+
+def node_local_storage(pool: NodePoolSpec, shapes: Sequence[InstanceShape]) -> LocalStorage | None:
+    """The NodeConfig's `spec.instance.localStorage` of the pool's nodes, or None (root volume).
+
+    With an image cache and RAID0, containerd's and the SOCI snapshotter's directories stay on the
+    cache volume (`disabledMounts`); kubelet and pod logs go to the array.
+    """
+    strategy = resolve_local_storage(pool.local_storage, shapes)
+    if not strategy:
+        return None
+    disabled = (DISABLED_MOUNT_CONTAINERD, DISABLED_MOUNT_SOCI) if pool.image_cache and strategy == RAID0 else ()
+    return LocalStorage(strategy, disabled)
+
+
 def accelerator_label_value(shapes: Sequence[InstanceShape]) -> str:
     """`k8s.amazonaws.com/accelerator` of a pool.
 
@@ -472,7 +530,7 @@ def build_node_template(spec: NodePoolSpec, shapes: Sequence[InstanceShape], *,
     if lifecycle:
         labels[LIFECYCLE_LABEL] = lifecycle
     allocatable = pool_allocatable(shapes, spec.root_volume_gib, memory_overhead_percent=spec.memory_overhead_percent,
-                                   max_pods=spec.max_pods)
+                                   max_pods=spec.max_pods, local_storage=resolve_local_storage(spec.local_storage, shapes))
     capacity = allocatable.quantities()
     replicas = check_time_slicing_replicas(spec.time_slicing_replicas, gpu_pool=spec.gpu,
                                            gpus_per_node=first.gpu_count, max_pods=allocatable.pods)

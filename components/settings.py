@@ -480,6 +480,23 @@ class Settings:
                                                     "needs the termination handler (nodeTerminationHandler.enabled): "
                                                     "without it no lifecycle hook holds a node and nothing drains "
                                                     "it, so a replaced node's pods would be killed where they run")
+        restored: dict[str, str] = {}
+        for path, pool in self.pool_paths():
+            cache = pool.image_cache
+            if cache is not None and cache.fast_snapshot_restore:
+                if cache.snapshot_id in restored:
+                    with checks.check():
+                        raise InvalidValueError(f"{path}.image_cache.fast_snapshot_restore", True,
+                                                f"{restored[cache.snapshot_id]} already enables fast snapshot restore "
+                                                f"for {cache.snapshot_id}: it is one setting per snapshot and zone for "
+                                                "the whole account, so enable it on one pool only")
+                restored.setdefault(cache.snapshot_id, path)
+            if pool.warm_nodes and not (self.cluster_autoscaler.enabled and self.device_plugin.enabled):
+                with checks.check():
+                    raise InvalidValueError(f"{path}.warm_nodes", pool.warm_nodes,
+                                            "needs the Cluster Autoscaler (which adds a node for each pending "
+                                            "placeholder) and the NVIDIA device plugin (which advertises the GPUs the "
+                                            "placeholders request): enable both, or set warm_nodes 0")
         if "priority" not in self.cluster_autoscaler.expander.split(","):
             for index, pool in enumerate(pools):
                 if pool.on_demand_fallback:

@@ -4,6 +4,8 @@ Every tag below was checked against the upstream repository's git tags (late 202
 kubernetes/autoscaler `cluster-autoscaler-1.36.1` (2026-07-22, and the other minors' tags listed),
 NVIDIA/k8s-device-plugin `v0.20.0` (2026-08-19; its static manifest uses this image),
 aws/aws-node-termination-handler `v1.25.6` (Helm chart 0.27.6, appVersion 1.25.6).
+The pause image is the one the EKS AL2023 AMIs cache for their sandboxes (awslabs/amazon-eks-ami
+templates/al2023/variables-default.json `pause_container_image` at v20260724).
 """
 
 from __future__ import annotations
@@ -35,3 +37,6 @@ DEFAULT_AMI_RELEASE_VERSION = "v20260714"
 
 NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
 NODE_TERMINATION_HANDLER_IMAGE = "public.ecr.aws/aws-ec2/aws-node-termination-handler:v1.25.6"
+
+# Warm-node placeholders (addons/warm_nodes.py) run this and nothing else; it runs as uid 65535 since 3.5.
+PAUSE_IMAGE = "public.ecr.aws/eks-distro/kubernetes/pause:3.10"

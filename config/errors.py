@@ -12,7 +12,7 @@ from components.node_template import InstanceShape
 from components.pool_spec import check_pool_shapes
 from components.settings import Settings
 
-from .keys import SECTIONS
+from .keys import NESTED_FIELDS, SECTIONS
 
 
 class ConfigError(InvalidValueError):
@@ -55,6 +55,7 @@ def reject_unknown(where: str, names: Iterable[str], known: Iterable[str]) -> No
 
 
 _PATH = re.compile(r"(?P<section>\w+)(?P<index>\[\d+\])?(?:\.(?P<field>\w+)(?P<rest>.*))?")
+_NESTED = re.compile(r"\.(?P<field>\w+)(?P<rest>.*)")
 
 
 def stack_key(project: str, path: str) -> str | None:
@@ -73,7 +74,12 @@ def stack_key(project: str, path: str) -> str | None:
         return f"{project}:{key}{index}" if key else None
     by_attribute = {attribute: name for name, attribute in fields.items()}
     name = by_attribute.get(match["field"], match["field"])
-    return f"{project}:{key}{index}.{name}{match['rest']}" if key else f"{project}:{name}{match['rest']}"
+    rest = match["rest"]
+    nested = _NESTED.fullmatch(rest) if match["field"] in NESTED_FIELDS else None
+    if nested is not None:
+        inner = {attribute: inner_name for inner_name, attribute in NESTED_FIELDS[match["field"]].items()}
+        rest = f".{inner.get(nested['field'], nested['field'])}{nested['rest']}"
+    return f"{project}:{key}{index}.{name}{rest}" if key else f"{project}:{name}{rest}"
 
 
 def reword(project: str, error: InvalidValueError) -> InvalidValueError:

@@ -46,12 +46,19 @@ _POOL_FIELDS = {
     "maxPods": "max_pods",
     "capacityRebalance": "capacity_rebalance",
     "drainTimeout": "drain_timeout",
+    "localStorage": "local_storage",
+    "imageCache": "image_cache",
 }
+# The object key `imageCache` of a pool: config key -> attribute of ImageCacheSpec.
+IMAGE_CACHE_FIELDS = {"snapshotId": "snapshot_id", "sizeGiB": "size_gib", "fastSnapshotRestore": "fast_snapshot_restore"}
+# Attributes of a pool that are objects with keys of their own, for rewording errors.
+NESTED_FIELDS = {"image_cache": IMAGE_CACHE_FIELDS}
 GENERAL_POOL_FIELDS = {"minSize": "min_size", "maxSize": "max_size", "desiredSize": "desired_size", **_POOL_FIELDS}
 GPU_POOL_FIELDS = {"name": "name", "minSizePerAz": "min_size", "maxSizePerAz": "max_size", **_POOL_FIELDS,
                    "acceleratorLabel": "accelerator", "timeSlicingReplicas": "time_slicing_replicas",
                    "scaleDownGpuUtilizationThreshold": "scale_down_gpu_utilization_threshold",
-                   "onDemandFallback": "on_demand_fallback", "replaceBusyNodes": "replace_busy_nodes"}
+                   "onDemandFallback": "on_demand_fallback", "replaceBusyNodes": "replace_busy_nodes",
+                   "warmNodes": "warm_nodes"}
 DEVICE_PLUGIN_FIELDS = {"enabled": "enabled", "image": "image"}
 CLUSTER_AUTOSCALER_FIELDS = {
     "enabled": "enabled",

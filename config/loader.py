@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.errors import Checks, kind_in_words
+from components.image_cache import ImageCacheSpec
 from components.pool_spec import NodePoolSpec
 from components.settings import (
     ClusterAutoscalerSettings,
@@ -34,6 +35,7 @@ from .keys import (
     FLOW_LOG_FIELDS,
     GENERAL_POOL_FIELDS,
     GPU_POOL_FIELDS,
+    IMAGE_CACHE_FIELDS,
     NEW_VPC_FIELDS,
     TERMINATION_HANDLER_FIELDS,
     TOP_LEVEL_KEYS,
@@ -82,6 +84,17 @@ def _network(project: str, top: Mapping[str, Any]) -> NewVpcSettings | ExistingV
     return NewVpcSettings(**_pick(top, NEW_VPC_FIELDS), **flow_logs)
 
 
+def _pool_arguments(project: str, key: str, path: str, raw: object, fields: Mapping[str, str]) -> dict[str, Any]:
+    """A pool's constructor arguments from its config object (`key`, field path `path`); its
+    `imageCache` object becomes an ImageCacheSpec."""
+    arguments = _object(key, raw, fields)
+    if "image_cache" in arguments:
+        cache = _object(f"{key}.imageCache", arguments["image_cache"], IMAGE_CACHE_FIELDS)
+        with stack_keys(project, f"{path}.image_cache"):
+            arguments["image_cache"] = ImageCacheSpec(**cache)
+    return arguments
+
+
 def _gpu_pools(project: str, value: object) -> tuple[NodePoolSpec, ...]:
     key = f"{project}:gpuPools"
     if isinstance(value, (str, Mapping)) or not isinstance(value, list):
@@ -90,7 +103,7 @@ def _gpu_pools(project: str, value: object) -> tuple[NodePoolSpec, ...]:
     checks = Checks()
     for index, raw in enumerate(value):
         with checks.check():
-            arguments = _object(f"{key}[{index}]", raw, GPU_POOL_FIELDS)
+            arguments = _pool_arguments(project, f"{key}[{index}]", f"gpu_pools[{index}]", raw, GPU_POOL_FIELDS)
             if "name" not in arguments:
                 raise ConfigError(f"{key}[{index}].name", None, "every GPU pool needs a name")
             with stack_keys(project, f"gpu_pools[{index}]"):
@@ -123,7 +136,8 @@ def parse_settings(raw: Mapping[str, str], *, project: str = PROJECT, stack: str
         parts["network"] = _network(project, top)
     if "generalPool" in top:
         with checks.check():
-            general = _object(f"{prefix}generalPool", top["generalPool"], GENERAL_POOL_FIELDS)
+            general = _pool_arguments(project, f"{prefix}generalPool", "general_pool", top["generalPool"],
+                                      GENERAL_POOL_FIELDS)
             with stack_keys(project, "general_pool"):
                 parts["general_pool"] = NodePoolSpec(name=GENERAL_POOL_NAME, **general)
     if "gpuPools" in top:

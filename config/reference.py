@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from components.ami import RECOMMENDED
+from components.image_cache import MAX_VOLUME_GIB
+from components.local_storage import LOCAL_STORAGE_CHOICES
 from components.logs import CLOUDWATCH_RETENTION_DAYS
 from components.pool_spec import (
     GP3_BASELINE_IOPS,
@@ -191,6 +193,20 @@ ROWS: list[Row] = [
     ("<pool>.drainTimeout", "duration", lambda: "`nodeTerminationHandler.heartbeatTimeoutSeconds`",
      "how long Auto Scaling holds a terminating node of the pool while the handler drains it (its lifecycle "
      f"hook's heartbeat timeout): {durations('30s', '2h')}; needs the termination handler"),
+    ("gpuPools[].warmNodes", "integer", lambda: shown(GPU.warm_nodes),
+     "nodes of the pool kept Ready around the clock by placeholder pods that any pod of the pool preempts: 0 to "
+     "`maxSizePerAz` x the pool's zones; needs the autoscaler and the device plugin "
+     "([performance](performance.md#warm-nodes))"),
+    ("<pool>.localStorage", "string", lambda: "`RAID0` when every type has NVMe instance store, else the root volume",
+     "one of " + ", ".join(f"`{c}`" for c in LOCAL_STORAGE_CHOICES) + ": nodeadm's instance store strategy; "
+     "`RAID0` puts kubelet, containerd, the SOCI store and pod logs on an array of the instance store and the "
+     "template's ephemeral-storage follows it; a set strategy needs instance store on every type; `RAID10` is refused "
+     "([performance](performance.md#nvme-instance-store))"),
+    ("<pool>.imageCache.snapshotId` / `sizeGiB` / `fastSnapshotRestore", "object", lambda: "unset",
+     "an encrypted gp3 volume from an EBS snapshot (`snap-` + 8 or 17 hex digits, found in the region at preview) "
+     f"that holds the image store, mounted before containerd; `sizeGiB` at least the snapshot's, at most "
+     f"{MAX_VOLUME_GIB} (unset: the snapshot's); `fastSnapshotRestore` `true` enables it in each zone of the pool "
+     "(one pool per snapshot) ([performance](performance.md#image-cache-volumes))"),
     ("<pool>.maxPods", "integer", lambda: f"{both('max_pods')} (nodeadm's ENI rule)",
      "kubelet's max pods; reaches nodeadm as `maxPodsExpression`, so its memory reservation and the "
      "autoscaler's template follow"),

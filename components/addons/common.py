@@ -164,6 +164,11 @@ def kubernetes_object(resource_name: str, manifest: Mapping[str, Any],
         return k8s.apps.v1.Deployment(resource_name, metadata=meta, spec=_untyped(manifest["spec"]), opts=opts)
     if kind == "DaemonSet":
         return k8s.apps.v1.DaemonSet(resource_name, metadata=meta, spec=_untyped(manifest["spec"]), opts=opts)
+    if kind == "PriorityClass":
+        return k8s.scheduling.v1.PriorityClass(resource_name, metadata=meta, value=manifest["value"],
+                                               preemption_policy=manifest.get("preemptionPolicy"),
+                                               global_default=manifest.get("globalDefault"),
+                                               description=manifest.get("description"), opts=opts)
     if kind == "PodDisruptionBudget":
         return k8s.policy.v1.PodDisruptionBudget(resource_name, metadata=meta, spec=_untyped(manifest["spec"]),
                                                  opts=opts)
