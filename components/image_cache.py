@@ -32,7 +32,7 @@ import shlex
 from dataclasses import dataclass
 
 from . import validation
-from .errors import InvalidValueError
+from .errors import Checks, InvalidValueError
 
 # EBS snapshot IDs: snap- and 8 (older) or 17 hexadecimal digits.
 SNAPSHOT_ID = re.compile(r"snap-(?:[0-9a-f]{8}|[0-9a-f]{17})")
@@ -70,11 +70,16 @@ class ImageCacheSpec:
     fast_snapshot_restore: bool = False
 
     def __post_init__(self) -> None:
-        validation.string("snapshot_id", self.snapshot_id, pattern=SNAPSHOT_ID,
-                          allowed="must be an EBS snapshot ID such as 'snap-0123456789abcdef0'")
+        checks = Checks()
+        with checks.check():
+            validation.string("snapshot_id", self.snapshot_id, pattern=SNAPSHOT_ID,
+                              allowed="must be an EBS snapshot ID such as 'snap-0123456789abcdef0'")
         if self.size_gib is not None:
-            validation.whole_number("size_gib", self.size_gib, 1, MAX_VOLUME_GIB)
-        validation.boolean("fast_snapshot_restore", self.fast_snapshot_restore)
+            with checks.check():
+                validation.whole_number("size_gib", self.size_gib, 1, MAX_VOLUME_GIB)
+        with checks.check():
+            validation.boolean("fast_snapshot_restore", self.fast_snapshot_restore)
+        checks.done()
 
     def volume_gib(self, snapshot_gib: int) -> int:
         return self.size_gib or snapshot_gib
