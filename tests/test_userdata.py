@@ -12,13 +12,23 @@ from components.userdata import ClusterBootstrap, feature_gates, render_user_dat
 CLUSTER = ClusterBootstrap("ml", "https://ABC.gr7.us-east-1.eks.amazonaws.com", "Q0EtREFUQQ==", "172.20.0.0/16")
 
 
-def parse_node_configs(user_data: str) -> list[dict]:
+def parts_of(user_data: str, content_type: str) -> list[str]:
+    """The payloads of the user data's MIME parts of `content_type`, in order."""
     message = email.message_from_string(user_data)
     assert message.is_multipart()
     assert message.get_content_type() == "multipart/mixed"
     parts = [part for part in message.walk() if not part.is_multipart()]
-    assert [p.get_content_type() for p in parts] == ["application/node.eks.aws"]
-    payloads = [p.get_payload(decode=True) for p in parts]
+    assert {p.get_content_type() for p in parts} <= {"application/node.eks.aws", "text/x-shellscript"}
+    payloads = [p.get_payload(decode=True) for p in parts if p.get_content_type() == content_type]
+    assert all(isinstance(payload, bytes) for payload in payloads)
+    return [payload.decode() for payload in payloads if isinstance(payload, bytes)]
+
+
+def parse_node_configs(user_data: str) -> list[dict]:
+    message = email.message_from_string(user_data)
+    parts = [part for part in message.walk() if not part.is_multipart()]
+    assert parts[0].get_content_type() == "application/node.eks.aws"
+    payloads = [p.get_payload(decode=True) for p in parts if p.get_content_type() == "application/node.eks.aws"]
     assert all(isinstance(payload, bytes) for payload in payloads)
     return [yaml.safe_load(payload.decode()) for payload in payloads if isinstance(payload, bytes)]
 
