@@ -22,8 +22,8 @@ import yaml
 from tests.harness import ROOT, ProgramRun, run_program, stack_config
 
 STACKS = ("dev", "prod", "dev-time-sliced")
-# The dev stack with its GPU pool shared 4 ways and an On-Demand fallback: the time-sliced
-# DaemonSet and the ConfigMap of the device plugin's configs get scanned too.
+# The dev stack with its GPU pool shared 4 ways, an On-Demand fallback and a warm node: the time-sliced
+# DaemonSet, the ConfigMap of the device plugin's configs and the warm-node placeholders get scanned too.
 TIME_SLICED = "dev-time-sliced"
 # No download of Prisma Cloud guidelines, no PyPI version check: the scan runs offline.
 OFFLINE = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE"}
@@ -50,7 +50,16 @@ BY_DESIGN: dict[tuple[str, str], str] = {
     ("CKV_K8S_40", "nvidia-device-plugin"): "runs as root (uid 0) for the same socket",
     ("CKV_K8S_8", "nvidia-device-plugin"): "the plugin serves no health endpoint to probe (upstream's "
     "DaemonSet has no probe either); it exits, and restarts, when kubelet drops its registration",
+    ("CKV_K8S_8", "warm-node-placeholder"): "a pause container holding GPUs for real pods: nothing in it to probe, "
+    "and a restart would only free the node for a moment",
 }
+
+
+def workload_kind(workload: str) -> str:
+    """The program's name for a workload: a time-sliced device plugin DaemonSet is the default one
+    with a config file mounted, and each pool's warm-node placeholders are one kind of workload."""
+    workload = re.sub(r"-time-slicing-\d+$", "", workload)
+    return re.sub(r"^warm-node-placeholder-.+$", "warm-node-placeholder", workload)
 
 
 @dataclass(frozen=True)
@@ -147,8 +156,7 @@ def finish_scan(running: RunningScan) -> Scan:
 
 
 def by_design(finding: Finding) -> str | None:
-    # A time-sliced device plugin DaemonSet is the default one with a config file mounted.
-    workload = re.sub(r"-time-slicing-\d+$", "", finding.workload)
+    workload = workload_kind(finding.workload)
     return BY_DESIGN.get((finding.check_id, workload)) or BY_DESIGN.get((finding.check_id, ANY_WORKLOAD))
 
 
@@ -156,7 +164,8 @@ def stack_settings(stack: str) -> dict[str, Any]:
     if stack != TIME_SLICED:
         return stack_config(ROOT / f"Pulumi.{stack}.yaml")
     config = stack_config(ROOT / "Pulumi.dev.yaml")
-    pools = [{**pool, "timeSlicingReplicas": 4, "onDemandFallback": True} for pool in config["eks-gpu-spot:gpuPools"]]
+    pools = [{**pool, "timeSlicingReplicas": 4, "onDemandFallback": True, "warmNodes": 1}
+             for pool in config["eks-gpu-spot:gpuPools"]]
     return {**config, "eks-gpu-spot:gpuPools": pools}
 
 
@@ -211,8 +220,7 @@ def test_every_checkov_finding_is_by_design(scans: dict[str, tuple[dict[str, dic
 
 
 def test_no_by_design_entry_is_stale(scans: dict[str, tuple[dict[str, dict[str, Any]], Scan]]) -> None:
-    used = {(f.check_id, re.sub(r"-time-slicing-\d+$", "", f.workload)) for _, result in scans.values()
-            for f in result.findings}
+    used = {(f.check_id, workload_kind(f.workload)) for _, result in scans.values() for f in result.findings}
     used = {key if key in BY_DESIGN else (key[0], ANY_WORKLOAD) for key in used}
     assert set(BY_DESIGN) - used == set()
     assert all(len(reason) > 30 for reason in BY_DESIGN.values())
@@ -229,7 +237,12 @@ def test_the_time_sliced_plugin_and_its_config_were_scanned(
         scans: dict[str, tuple[dict[str, dict[str, Any]], Scan]]) -> None:
     files, result = scans[TIME_SLICED]
     names = {(m["kind"], m["metadata"]["name"]) for m in files.values()}
-    assert {("DaemonSet", "nvidia-device-plugin-time-slicing-4"), ("ConfigMap", "nvidia-device-plugin-configs")} <= names
+    assert {("DaemonSet", "nvidia-device-plugin-time-slicing-4"), ("ConfigMap", "nvidia-device-plugin-configs"),
+            ("Deployment", "warm-node-placeholder-gpu-small"),
+            ("PriorityClass", "eks-gpu-spot-warm-node-placeholder")} <= names
+    placeholder = {f.check_id for f in result.findings if f.workload == "warm-node-placeholder-gpu-small"}
+    # Its only findings are the probe and those of every workload: no privilege, token or capability.
+    assert placeholder and all(by_design(f) for f in result.findings if f.workload.startswith("warm-node"))
     assert all(by_design(f) for f in result.findings if f.workload.startswith("nvidia-device-plugin"))
 
 

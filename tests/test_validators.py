@@ -23,9 +23,11 @@ STACKS = {
     "dev": DEV_CONFIG,
     f"oldest-{OLDEST}": {**DEV_CONFIG, "eks-gpu-spot:kubernetesVersion": OLDEST},
     f"newest-{NEWEST}": {**DEV_CONFIG, "eks-gpu-spot:kubernetesVersion": NEWEST},
-    # Time-slicing adds the device plugin's ConfigMap and a DaemonSet per config.
+    # Time-slicing adds the device plugin's ConfigMap and a DaemonSet per config; warm nodes their
+    # PriorityClass and placeholder Deployment.
     "time-sliced": {**DEV_CONFIG, "eks-gpu-spot:gpuPools": [
-        {**pool, "timeSlicingReplicas": 4, "onDemandFallback": True} for pool in DEV_CONFIG["eks-gpu-spot:gpuPools"]]},
+        {**pool, "timeSlicingReplicas": 4, "onDemandFallback": True, "warmNodes": 1}
+        for pool in DEV_CONFIG["eks-gpu-spot:gpuPools"]]},
 }
 _runs: dict[str, ProgramRun] = {}
 
