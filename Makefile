@@ -9,7 +9,7 @@ ARGS ?=
 # checkov pins packaging<24 and boto3==1.35.49, which pulumi and pytest cannot share: own virtualenv.
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: up preview destroy outputs kubeconfig backend render test venv
+.PHONY: up preview destroy outputs kubeconfig backend render image-cache test venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,12 @@ backend:
 # No AWS account and no Pulumi CLI: the program run offline (components/offline.py), written to rendered/$(STACK)/.
 render: $(VENV)/.installed
 	$(VENV)/bin/python -m components.render --stack $(STACK)
+
+# An EBS snapshot holding IMAGES for a pool's imageCache (docs/performance.md): needs AWS credentials,
+# a SUBNET with egress to the registries, and the cluster's Kubernetes minor; ARGS passes more
+# options to scripts/image_cache.py (--ami-release, --instance-profile, --size-gib, --standard ...).
+REGION ?= us-east-1
+KUBERNETES_VERSION ?= 1.35
+image-cache: $(VENV)/.installed
+	@test -n "$(IMAGES)" -a -n "$(SUBNET)" || { echo 'usage: make image-cache IMAGES="repo/image:tag ..." SUBNET=subnet-... [REGION=...] [KUBERNETES_VERSION=...] [ARGS=...]' >&2; exit 2; }
+	$(VENV)/bin/python scripts/image_cache.py --region $(REGION) --subnet-id $(SUBNET) --kubernetes-version $(KUBERNETES_VERSION) $(ARGS) $(IMAGES)
