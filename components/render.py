@@ -28,13 +28,14 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import yaml
 
-from .offline import ProgramRun, project_name, run_program, stack_config
+from .offline import DEFAULT_REGION, FakeAws, ProgramRun, project_name, run_program, stack_config
 
 AWS_RESOURCES_FILE = "aws-resources.json"
 # The top-level keys a manifest starts with, in the order kubectl shows them.
@@ -94,8 +95,9 @@ def error_lines(run: ProgramRun) -> list[str]:
     return lines
 
 
-def run_stack(project_dir: Path, stack: str) -> ProgramRun:
-    """The project's program run offline with the stack's config; RenderError when it stopped."""
+def run_stack(project_dir: Path, stack: str, snapshots: Mapping[str, int] | None = None) -> ProgramRun:
+    """The project's program run offline with the stack's config; RenderError when it stopped.
+    `snapshots` (EBS snapshot ID -> GiB) are the image cache snapshots the offline AWS knows."""
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not STACK_NAME.fullmatch(stack) or not stack_file.is_file():
         raise RenderError(f"{stack_file.name} not found: STACK={stack} has no stack file in {project_dir}")
@@ -106,7 +108,9 @@ def run_stack(project_dir: Path, stack: str) -> ProgramRun:
     # The program imports its own modules (this project: config, components) from its folder.
     sys.path.insert(0, str(project_dir))
     try:
-        run = run_program(stack_config(stack_file), main=main, project=project_name(project_dir), stack=stack,
+        config = stack_config(stack_file)
+        aws = FakeAws(region=str(config.get("aws:region") or DEFAULT_REGION), snapshots=dict(snapshots or {}))
+        run = run_program(config, main=main, project=project_name(project_dir), stack=stack, aws=aws,
                           catch_errors=True)
     finally:
         sys.path.remove(str(project_dir))
@@ -146,10 +150,18 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument("--project-dir", type=Path, default=Path.cwd(),
                         help="the Pulumi project (its Pulumi.yaml and stack files; default: this folder)")
     parser.add_argument("--out", type=Path, help="output folder (default <project-dir>/rendered/<stack>/)")
+    parser.add_argument("--snapshot", action="append", default=[], metavar="SNAPSHOT_ID=GIB",
+                        help="an image cache snapshot and its size, which offline AWS cannot know (repeatable)")
     args = parser.parse_args(argv)
+    snapshots = {}
+    for item in args.snapshot:
+        snapshot_id, _, size = item.partition("=")
+        if not size.isdigit():
+            parser.error(f"--snapshot {item!r}: expected SNAPSHOT_ID=GIB, such as snap-0123456789abcdef0=100")
+        snapshots[snapshot_id] = int(size)
     project_dir = args.project_dir.resolve()
     try:
-        run = run_stack(project_dir, args.stack)
+        run = run_stack(project_dir, args.stack, snapshots)
         out_dir = args.out or project_dir / "rendered" / args.stack
         objects, aws_resources = write(run, out_dir)
     except RenderError as error:

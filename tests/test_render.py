@@ -157,3 +157,29 @@ def test_a_type_the_offline_table_lacks_is_blamed_on_the_table_not_on_the_region
         "error: config key 'eks-gpu-spot:gpuPools[0].instanceTypes[0]': got 'g99.xlarge'; the offline instance "
         "table (components/instance_catalog.py) lacks this type, so this render cannot show it; a real `pulumi "
         "preview` asks EC2"]
+
+
+def test_a_stack_with_an_image_cache_renders_with_its_snapshot_given(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(
+        "venv", ".venv-checkov", ".git", "rendered", "__pycache__", ".pytest_cache", ".ruff_cache", "tests"))
+    config = stack_config(ROOT / "Pulumi.dev.yaml")
+    config["eks-gpu-spot:gpuPools"] = [{**pool, "imageCache": {"snapshotId": "snap-0123456789abcdef0"}}
+                                       for pool in config["eks-gpu-spot:gpuPools"]]
+    (project / "Pulumi.cached.yaml").write_text(yaml.safe_dump({"config": config}))
+
+    def cached(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "components.render", "--stack", "cached", "--out",
+                               str(tmp_path / "out"), "--project-dir", str(project), *extra],
+                              capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
+                              env={"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)})
+
+    # Offline AWS knows no snapshot unless told: the render says which key and why.
+    refused = cached()
+    assert refused.returncode == 1 and "imageCache.snapshotId" in refused.stderr
+    result = cached("--snapshot", "snap-0123456789abcdef0=100")
+    assert result.returncode == 0, result.stderr
+    resources = json.loads((tmp_path / "out" / "aws-resources.json").read_text())
+    templates = [r for r in resources if r["type"] == "aws:ec2/launchTemplate:LaunchTemplate" and "gpu" in r["name"]]
+    assert templates[0]["inputs"]["blockDeviceMappings"][1]["ebs"]["snapshotId"] == "snap-0123456789abcdef0"
+    assert cached("--snapshot", "snap-0123456789abcdef0").returncode == 2
