@@ -366,7 +366,6 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
         pool_zones[pool.name] = offered
     notes += ami.newer_release_notes(settings.cluster.ami_release_version, facts.recommended_ami_releases)
 
-    warnings: list[str] = []
     for path, pool in settings.pool_paths():
         if not checks.ok(path) or pool.name not in pool_zones:
             continue

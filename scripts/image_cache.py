@@ -5,8 +5,8 @@
     make image-cache IMAGES="nvcr.io/nvidia/pytorch:25.02-py3" SUBNET=subnet-0abc... [REGION=...]
 
 It launches one instance from the EKS AL2023 AMI the pool's nodes run (the same SSM parameter,
-`ami.ami_parameter_name`: the NVIDIA variant unless `--standard`, the pinned `--ami-release` or the
-recommended one), with a blank encrypted gp3 volume at /dev/xvdb and user data that:
+`ami.ami_parameter_name`: the NVIDIA variant unless `--standard`, the stack's `--ami-release`, by
+default the package's pinned one), with a blank encrypted gp3 volume at /dev/xvdb and user data that:
 
 1. gives nodeadm a NodeConfig for no cluster (its config phase writes containerd's configuration
    exactly as on a node, with FastImagePull's SOCI snapshotter unless `--no-fast-image-pull`;
@@ -47,6 +47,7 @@ if str(ROOT) not in sys.path:
 from components.ami import ami_parameter_name  # noqa: E402
 from components.image_cache import DEVICE_NAME, MOUNT_POINT, mount_script  # noqa: E402
 from components.userdata import FAST_IMAGE_PULL, NODECONFIG_CONTENT_TYPE, ClusterBootstrap, node_config  # noqa: E402
+from components.versions import DEFAULT_AMI_RELEASE_VERSION  # noqa: E402
 
 RESULT = "eks-gpu-spot image cache:"
 DONE, FAILED = f"{RESULT} done", f"{RESULT} failed"
@@ -118,7 +119,7 @@ class BuildRequest:
     kubernetes_version: str
     images: Sequence[str]
     gpu: bool = True
-    ami_release: str = ""
+    ami_release: str = DEFAULT_AMI_RELEASE_VERSION
     instance_type: str = "m6i.xlarge"
     size_gib: int = 100
     fast_image_pull: bool = True
@@ -226,7 +227,9 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument("--region", required=True)
     result.add_argument("--subnet-id", required=True, help="a subnet with egress to the registries")
     result.add_argument("--kubernetes-version", required=True, help="the cluster's minor, e.g. 1.35")
-    result.add_argument("--ami-release", default="", help="the stack's amiReleaseVersion (default: recommended)")
+    result.add_argument("--ami-release", default=DEFAULT_AMI_RELEASE_VERSION,
+                        help=f"the stack's amiReleaseVersion, or recommended (default {DEFAULT_AMI_RELEASE_VERSION}, "
+                             "the stacks' default)")
     result.add_argument("--standard", action="store_true", help="the standard AMI (general pools), not NVIDIA")
     result.add_argument("--no-fast-image-pull", action="store_true",
                         help="for pools without FastImagePull (the general pool): the overlayfs snapshotter")

@@ -43,7 +43,7 @@ def aws() -> Iterator[dict[str, Any]]:
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
         ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
         # AWS publishes the EKS AMI parameters under /aws/, which PutParameter refuses: put it where moto keeps them.
-        name = ami_parameter_name("1.35", True, release_version="v20260724")
+        name = ami_parameter_name("1.35", True, "x86_64", "v20260724")
         backend: Any = ssm_backends[DEFAULT_ACCOUNT_ID][REGION]
         backend._parameters[name].append(Parameter(
             account_id=DEFAULT_ACCOUNT_ID, name=name, value=ami, parameter_type="String", description=None,

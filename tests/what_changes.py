@@ -67,6 +67,8 @@ FORCE_NEW: dict[str, frozenset[str]] = {
     "aws:sqs/queuePolicy:QueuePolicy": frozenset({"queueUrl"}),
     "aws:cloudwatch/eventRule:EventRule": frozenset({"name", "namePrefix", "eventBusName"}),
     "aws:cloudwatch/eventTarget:EventTarget": frozenset({"rule", "targetId", "eventBusName"}),
+    # Both RequiresReplace in the provider's schema (ebs_fast_snapshot_restore.go).
+    "aws:ebs/fastSnapshotRestore:FastSnapshotRestore": frozenset({"availabilityZone", "snapshotId"}),
     # pulumi-eks's component passes these to its aws:eks/cluster:Cluster child, where `name` and
     # `kubernetes_network_config.service_ipv4_cidr` are ForceNew; its subnets update in place, but
     # only within the cluster's VPC: another VPC takes another cluster.
@@ -232,6 +234,8 @@ class Scenario:
 
 DEV_ZONE_IDS = ["use1-az1", "use1-az2", "use1-az4"]  # the dev stack's zones in the offline account
 SECOND_POOL = {"name": "gpu-l4", "instanceTypes": ["g6.xlarge"], "minSizePerAz": 0, "maxSizePerAz": 1}
+# Image cache snapshots the offline account holds (ID -> GiB).
+CACHE_SNAPSHOTS = ["snap-0123456789abcdef0", "snap-0fedcba9876543210"]
 EXISTING_SUBNETS = ["subnet-0a1b2c3d4e5f6a7b8", "subnet-0a1b2c3d4e5f6a7b9", "subnet-0a1b2c3d4e5f6a7ba"]
 
 
@@ -300,6 +304,13 @@ SCENARIOS = [
     Scenario("<pool>.capacityRebalance", "false → true (a GPU pool)", _pool(0, capacityRebalance=True)),
     Scenario("<pool>.drainTimeout", "unset → 20m", _pool(0, drainTimeout="20m")),
     Scenario("gpuPools[].replaceBusyNodes", "false → true", _pool(0, replaceBusyNodes=True)),
+    Scenario("<pool>.localStorage", "RAID0 (the default of the GPU types) → none", _pool(0, localStorage="none")),
+    Scenario("<pool>.imageCache", "add one, with fast snapshot restore",
+             _pool(0, imageCache={"snapshotId": CACHE_SNAPSHOTS[0], "fastSnapshotRestore": True})),
+    Scenario("<pool>.imageCache", "→ a new snapshot (rolling one in)",
+             _pool(0, imageCache={"snapshotId": CACHE_SNAPSHOTS[1], "fastSnapshotRestore": True}),
+             start=_pool(0, imageCache={"snapshotId": CACHE_SNAPSHOTS[0], "fastSnapshotRestore": True})),
+    Scenario("gpuPools[].warmNodes", "0 → 1", _pool(0, warmNodes=1)),
     Scenario("nvidiaDevicePlugin.image", "→ another tag", _set(nvidiaDevicePlugin={
         "image": "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"})),
     Scenario("nvidiaDevicePlugin.enabled", "true → false", _set(nvidiaDevicePlugin={"enabled": False})),
@@ -332,9 +343,11 @@ def run(config: Config, aws: FakeAws) -> ProgramRun:
 
 
 def facts() -> FakeAws:
-    """The offline account, with the existing VPC's subnets of the existingVpcId scenario."""
+    """The offline account, with the existing VPC's subnets of the existingVpcId scenario and the
+    image cache snapshots."""
     return FakeAws(region="us-east-1", subnet_zones=dict(zip(EXISTING_SUBNETS, ["us-east-1b", "us-east-1c", "us-east-1b"],
-                                                             strict=True)))
+                                                             strict=True)),
+                   snapshots={snapshot: 100 for snapshot in CACHE_SNAPSHOTS})
 
 
 def outcome(scenario: Scenario, base: ProgramRun, config: Config) -> Outcome:
