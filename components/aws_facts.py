@@ -86,10 +86,8 @@ def instance_shape(instance_type: str) -> InstanceShape:
         architectures=result.supported_architectures or [],
         other_accelerators=[*(a.name for a in result.inference_accelerators or []),
                             *(d.name for d in result.neuron_devices or [])],
-        # The instance store of every Nitro and bare-metal type is NVMe; of the Xen types only i3's
-        # is, which this leaves out (its pools then keep kubelet on the root volume).
-        local_nvme_gb=catalog.nvme_instance_store_gb(result.instance_storage_supported, result.total_instance_storage,
-                                                     nvme=result.hypervisor != "xen"),
+        hypervisor=result.hypervisor or "", instance_store_supported=result.instance_storage_supported,
+        instance_store_gb=result.total_instance_storage,
     )
 
 

@@ -5,7 +5,7 @@ credentials are at hand, and the test harness answers `aws.ec2.get_instance_type
 `KNOWN_SHAPES` holds every type of components/instance_types_generated.py, which
 scripts/generate_instance_catalog.py writes from upstream tables generated from EC2
 (`describe-instance-types`): ENIs of the default network card and IPv4 per ENI from nodeadm's own
-table (awslabs/amazon-eks-ami), vCPU, memory, GPUs, accelerators and NVMe instance store from
+table (awslabs/amazon-eks-ami), vCPU, memory, GPUs, accelerators, NVMe instance store and hypervisor from
 Karpenter's generated instance-type reference, network cards from Karpenter's VPC limits
 (aws/karpenter-provider-aws); that module's header names the commits.
 """
@@ -58,10 +58,11 @@ class Gpu:
 
 def instance_shape(instance_type: str, *, vcpus: int, memory_mib: int, gpus: Sequence[Gpu],
                    cards: Iterable[tuple[int, int]], default_card_index: int, total_enis: int, ipv4_per_eni: int,
-                   architectures: Iterable[str], other_accelerators: Iterable[str] = (),
-                   local_nvme_gb: int = 0) -> InstanceShape:
+                   architectures: Iterable[str], other_accelerators: Iterable[str] = (), hypervisor: str,
+                   instance_store_supported: bool | None, instance_store_gb: int | None) -> InstanceShape:
     """The one builder of `InstanceShape` from what EC2 says of a type, whichever way it was asked
-    (the Pulumi invoke, boto3, or the table below): max pods and architecture follow one rule."""
+    (the Pulumi invoke, boto3, or the table below): max pods, architecture and the NVMe instance
+    store follow one rule each."""
     card_enis = default_card_enis(cards, default_card_index, total_enis)
     return InstanceShape(
         instance_type=instance_type,
@@ -77,14 +78,32 @@ def instance_shape(instance_type: str, *, vcpus: int, memory_mib: int, gpus: Seq
         # Kubernetes' name (kubernetes.io/arch): EC2 says x86_64 where Kubernetes says amd64.
         architecture="arm64" if "arm64" in architectures else "amd64",
         other_accelerators=tuple(other_accelerators),
-        local_nvme_gb=local_nvme_gb,
+        local_nvme_gb=nvme_instance_store_gb(instance_type, hypervisor, instance_store_supported, instance_store_gb),
     )
 
 
-def nvme_instance_store_gb(supported: bool | None, total_gb: int | None, nvme: bool) -> int:
-    """The instance store nodeadm can put in a RAID0 array, in GB: EC2's TotalSizeInGB when the
-    type has instance store and it is NVMe (`nvme`), else 0. nodeadm's setup-local-disks only
-    finds `NVMe_Instance_Storage` devices, so the HDD/SSD of older Xen types is never used."""
+# The Xen families whose instance store EC2 gives as NVMe (InstanceStorageInfo.NvmeSupport "required"):
+# of every type EC2 describes, i3 only. The list is closed: no new type runs on Xen (every type since
+# 2017 is built on Nitro). tests/test_instance_catalog.py checks the rule below against EC2's own
+# NvmeSupport of every type in moto's copy of DescribeInstanceTypes.
+XEN_NVME_FAMILIES = frozenset({"i3"})
+
+
+def nvme_instance_store_gb(instance_type: str, hypervisor: str, supported: bool | None, total_gb: int | None) -> int:
+    """The instance store nodeadm's setup-local-disks puts in its array, in GB: EC2's TotalSizeInGB
+    when that store is NVMe, else 0.
+
+    setup-local-disks (awslabs/amazon-eks-ami templates/al2023/runtime/bin/setup-local-disks) takes
+    every `/dev/disk/by-id/*NVMe_Instance_Storage_*` device and nothing else: the instance store disks
+    exposed as NVMe, SSD and HDD alike (d3's HDDs are NVMe devices), never the SATA/SCSI-attached store
+    of the older Xen types, whose pools then keep kubelet on the root volume. EC2 says which in
+    `NvmeSupport`, which boto3 answers and `aws.ec2.get_instance_type` does not. All three ways of
+    asking (the Pulumi invoke, the preflight's boto3 call, the offline table from Karpenter's labels)
+    answer the type's name, its hypervisor and its instance store total, from which the same fact
+    follows: a Nitro type's instance store ("nitro") and bare metal's (no hypervisor) is NVMe, a Xen
+    type's only in XEN_NVME_FAMILIES. So each computes it here, from those three, and they agree.
+    """
+    nvme = hypervisor != "xen" or instance_type.split(".")[0] in XEN_NVME_FAMILIES
     return int(total_gb or 0) if supported and nvme else 0
 
 
@@ -104,7 +123,11 @@ class KnownShape:
     neuron_device: str = ""  # a non-GPU accelerator: AWS Inferentia / Trainium, or an inference accelerator
     network_cards: int = 1
     total_enis: int = 0  # over all network cards; 0 = the default card's (single-card types)
-    local_nvme_gb: int = 0  # NVMe instance store over all disks, GB (InstanceStorageInfo.TotalSizeInGB)
+    # EC2's InstanceStorageInfo.TotalSizeInGB where its NvmeSupport is not "unsupported" (Karpenter's
+    # instance-local-nvme label); 0 without instance store. The store of a Xen type whose NvmeSupport
+    # is "unsupported" (x1, d2, ...) is not in the table at all.
+    local_nvme_gb: int = 0
+    hypervisor: str = "nitro"  # EC2's Hypervisor: nitro, xen, or "" (bare metal)
 
     @property
     def enis(self) -> int:
@@ -118,7 +141,8 @@ class KnownShape:
                               default_card_index=0, total_enis=self.enis, ipv4_per_eni=self.ipv4_per_eni,
                               architectures=["arm64" if self.arch == "arm64" else "x86_64"],
                               other_accelerators=[self.neuron_device] if self.neuron_device else [],
-                              local_nvme_gb=self.local_nvme_gb)
+                              hypervisor=self.hypervisor, instance_store_supported=bool(self.local_nvme_gb),
+                              instance_store_gb=self.local_nvme_gb)
 
 
 # The generated rows are positional: they must follow KnownShape's fields.

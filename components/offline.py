@@ -370,11 +370,14 @@ def instance_type_result(instance_type: str) -> dict[str, Any]:
                          for i in range(shape.network_cards)],
         "supportedArchitectures": ["arm64" if shape.arch == "arm64" else "x86_64"],
         "inferenceAccelerators": [],
-        # One disk of the whole size: the table keeps the total only, which is all allocatable.py reads.
+        # EC2's instance store total and hypervisor, which instance_catalog.nvme_instance_store_gb reads.
+        # The table knows neither the disks (none are listed: nothing reads them) nor the store of the Xen
+        # types whose store is not NVMe (x1, d2, ...: answered without one, which that rule gives 0 anyway).
         "instanceStorageSupported": bool(shape.local_nvme_gb),
         "totalInstanceStorage": shape.local_nvme_gb,
-        "instanceDisks": [{"count": 1, "size": shape.local_nvme_gb, "type": "ssd"}] if shape.local_nvme_gb else [],
-        "hypervisor": "nitro",
+        "instanceDisks": [],
+        "hypervisor": shape.hypervisor,
+        "bareMetal": not shape.hypervisor,
         "neuronDevices": [{"count": 1, "name": shape.neuron_device, "coreCount": 2, "coreVersion": 2,
                            "memorySize": 32768}] if shape.neuron_device else [],
     }

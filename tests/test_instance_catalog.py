@@ -22,8 +22,10 @@ import pytest
 import yaml
 
 from components import instance_types_generated as generated
-from components.instance_catalog import KNOWN_SHAPES, KnownShape
+from components import preflight
+from components.instance_catalog import KNOWN_SHAPES, XEN_NVME_FAMILIES, KnownShape, nvme_instance_store_gb
 from components.node_template import GPU_RESOURCE
+from components.offline import instance_type_result
 from components.preflight import groups_from_stack_config
 from tests import instance_catalog_samples as samples
 from tests.harness import ROOT, ProgramRun, run_program
@@ -101,15 +103,15 @@ def test_karpenters_vpc_limits_give_every_network_card() -> None:
 
 # Rows written by hand from the excerpts: KnownShape's fields in order, EC2's spelling of names.
 EXPECTED = {
-    "p5.48xlarge": KnownShape(192, 2097152, 2, 50, 8, "H100", 81920, "amd64", "NVIDIA", "", 32, 64, 30400),
-    "g6e.12xlarge": KnownShape(48, 393216, 10, 30, 4, "L40S", 45776, "amd64", "NVIDIA", "", 1, 10, 3800),
-    "g5.48xlarge": KnownShape(192, 786432, 7, 50, 8, "A10G", 22888, "amd64", "NVIDIA", "", 1, 7, 7600),
-    "c7i.2xlarge": KnownShape(8, 16384, 4, 15, 0, "", 0, "amd64", "", "", 1, 4, 0),
-    "g4dn.xlarge": KnownShape(4, 16384, 3, 10, 1, "T4", 16384, "amd64", "NVIDIA", "", 1, 3, 125),
-    "p4d.24xlarge": KnownShape(96, 1179648, 15, 50, 8, "A100", 40960, "amd64", "NVIDIA", "", 4, 60, 8000),
-    "g5g.xlarge": KnownShape(4, 8192, 4, 15, 1, "T4g", 16384, "arm64", "NVIDIA", "", 1, 4, 0),
-    "g4ad.xlarge": KnownShape(4, 16384, 2, 4, 1, "Radeon Pro V520", 8192, "amd64", "AMD", "", 1, 2, 150),
-    "inf2.xlarge": KnownShape(4, 16384, 4, 15, 0, "", 0, "amd64", "", "Inferentia2", 1, 4, 0),
+    "p5.48xlarge": KnownShape(192, 2097152, 2, 50, 8, "H100", 81920, "amd64", "NVIDIA", "", 32, 64, 30400, "nitro"),
+    "g6e.12xlarge": KnownShape(48, 393216, 10, 30, 4, "L40S", 45776, "amd64", "NVIDIA", "", 1, 10, 3800, "nitro"),
+    "g5.48xlarge": KnownShape(192, 786432, 7, 50, 8, "A10G", 22888, "amd64", "NVIDIA", "", 1, 7, 7600, "nitro"),
+    "c7i.2xlarge": KnownShape(8, 16384, 4, 15, 0, "", 0, "amd64", "", "", 1, 4, 0, "nitro"),
+    "g4dn.xlarge": KnownShape(4, 16384, 3, 10, 1, "T4", 16384, "amd64", "NVIDIA", "", 1, 3, 125, "nitro"),
+    "p4d.24xlarge": KnownShape(96, 1179648, 15, 50, 8, "A100", 40960, "amd64", "NVIDIA", "", 4, 60, 8000, "nitro"),
+    "g5g.xlarge": KnownShape(4, 8192, 4, 15, 1, "T4g", 16384, "arm64", "NVIDIA", "", 1, 4, 0, "nitro"),
+    "g4ad.xlarge": KnownShape(4, 16384, 2, 4, 1, "Radeon Pro V520", 8192, "amd64", "AMD", "", 1, 2, 150, "nitro"),
+    "inf2.xlarge": KnownShape(4, 16384, 4, 15, 0, "", 0, "amd64", "", "Inferentia2", 1, 4, 0, "nitro"),
 }
 
 
@@ -145,6 +147,8 @@ def karpenter_with(instance_type: str, old: str, new: str) -> dict[str, Any]:
                  "GPU resources {'nvidia.com/gpu': 8} disagree with its labels (4 NVIDIA L40S)", id="gpu-count-disagrees"),
     pytest.param("g5g.xlarge", "|kubernetes.io/arch|arm64|", "|kubernetes.io/arch|riscv64|",
                  "architecture 'riscv64' is not one of amd64, arm64", id="unknown-architecture"),
+    pytest.param("c7i.2xlarge", "instance-hypervisor|nitro|", "instance-hypervisor|kvm|",
+                 "hypervisor 'kvm' is not one of 'nitro', 'xen', ''", id="unknown-hypervisor"),
 ])
 def test_a_value_the_script_cannot_map_stops_it_naming_the_type(instance_type: str, old: str, new: str,
                                                                  message: str) -> None:
@@ -175,7 +179,7 @@ def test_check_finds_the_committed_lines_of_the_excerpts_types(sample_files: lis
 
 def test_check_fails_on_a_hand_edit_of_the_generated_module(sample_files: list[str], tmp_path: Path) -> None:
     text = MODULE.read_text(encoding="utf-8")
-    line = '    "g6e.12xlarge": (48, 393216, 10, 30, 4, "L40S", 45776, "amd64", "NVIDIA", "", 1, 10, 3800),'
+    line = '    "g6e.12xlarge": (48, 393216, 10, 30, 4, "L40S", 45776, "amd64", "NVIDIA", "", 1, 10, 3800, "nitro"),'
     assert line in text
     edited = tmp_path / "edited.py"
     edited.write_text(text.replace(line, line.replace("10, 30, 4,", "15, 50, 4,")), encoding="utf-8")
@@ -268,3 +272,60 @@ def test_the_stack_file_gives_the_same_templates_offline(tmp_path: Path) -> None
     assert found.shapes_source.startswith("built-in table")
     assert [(g.name, g.capacity.get(GPU_RESOURCE), g.capacity["pods"]) for g in found.groups] == [
         ("general", None, 58), ("h100", 8, 100), ("l40s", 4, 292), ("a10g", 8, 345)]
+
+
+# --- NVMe instance store: one rule, the same answer whichever way EC2 is asked ---------------------
+
+
+def ec2_nvme_gb(described: dict[str, Any]) -> int:
+    """What setup-local-disks finds, as EC2 itself says it: the total where NvmeSupport is not unsupported."""
+    info = described.get("InstanceStorageInfo") or {}
+    nvme = described.get("InstanceStorageSupported") and info.get("NvmeSupport") in ("supported", "required")
+    return info["TotalSizeInGB"] if nvme else 0
+
+
+def test_the_rule_is_ec2s_own_nvme_support_for_every_type_ec2_describes() -> None:
+    # moto's copy of DescribeInstanceTypes (every type, as EC2 answered): the rule reads the name, the
+    # hypervisor and the total, as the Pulumi invoke can, and lands on NvmeSupport for every one.
+    from moto.ec2.models.instance_types import INSTANCE_TYPES
+
+    assert len(INSTANCE_TYPES) > 1000
+    for name, described in INSTANCE_TYPES.items():
+        info = described.get("InstanceStorageInfo") or {}
+        assert nvme_instance_store_gb(name, described.get("Hypervisor", ""), described.get("InstanceStorageSupported"),
+                                      info.get("TotalSizeInGB")) == ec2_nvme_gb(described), name
+    xen_nvme = {n.split(".")[0] for n, d in INSTANCE_TYPES.items() if d.get("Hypervisor") == "xen" and ec2_nvme_gb(d)}
+    assert xen_nvme == XEN_NVME_FAMILIES
+    # The offline table (Karpenter's labels) says what EC2 says, type by type.
+    common = set(INSTANCE_TYPES) & set(KNOWN_SHAPES)
+    assert len(common) > 1000
+    for name in common:
+        described = INSTANCE_TYPES[name]
+        assert KNOWN_SHAPES[name].hypervisor == described.get("Hypervisor", ""), name
+        assert KNOWN_SHAPES[name].instance_shape(name).local_nvme_gb == ec2_nvme_gb(described), name
+        # The offline invoke answers as EC2 does (the store of a non-NVMe Xen type is not in the table).
+        answer = instance_type_result(name)
+        assert (answer["hypervisor"], answer["bareMetal"]) == (described.get("Hypervisor", ""),
+                                                               described["BareMetal"]), name
+        if ec2_nvme_gb(described) or not described["InstanceStorageSupported"]:
+            assert (answer["instanceStorageSupported"], answer["totalInstanceStorage"]) == (
+                described["InstanceStorageSupported"], ec2_nvme_gb(described)), name
+
+
+# EC2's figures, by hand: i3 is Xen with NVMe SSD, d3's three HDDs are NVMe devices, c5 has no store.
+NVME_GB = {"i3.large": 475, "m5d.large": 75, "g5.xlarge": 250, "d3.xlarge": 3 * 1980, "c5.large": 0}
+
+
+def test_the_pulumi_invoke_the_preflights_boto3_call_and_the_offline_table_agree() -> None:
+    from moto import mock_aws
+
+    # The stack's way: aws.ec2.get_instance_type, answered by the offline AWS from the table.
+    run = run_program({"types": list(NVME_GB)}, main=ROOT / "tests" / "programs" / "instance_store.py")
+    assert run.outputs["localNvmeGb"] == NVME_GB
+    # The preflight's way: ec2:DescribeInstanceTypes through boto3, answered by moto's copy of EC2's.
+    with mock_aws():
+        lookup = preflight.instance_shapes(list(NVME_GB), "us-east-1", "aws")
+    assert lookup.source == "AWS ec2:DescribeInstanceTypes in us-east-1"
+    assert {t: s.local_nvme_gb for t, s in lookup.shapes.items()} == NVME_GB
+    # The offline table, read directly (the preflight without credentials).
+    assert {t: KNOWN_SHAPES[t].instance_shape(t).local_nvme_gb for t in NVME_GB} == NVME_GB

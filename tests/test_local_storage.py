@@ -90,9 +90,11 @@ def test_the_array_is_what_ec2_sells_less_mdadm_and_xfs() -> None:
 
 
 def test_only_nvme_instance_store_counts() -> None:
-    assert nvme_instance_store_gb(True, 250, nvme=True) == 250
-    assert nvme_instance_store_gb(True, 1680, nvme=False) == 0  # an old Xen type's SSDs
-    assert nvme_instance_store_gb(False, None, nvme=True) == 0
+    assert nvme_instance_store_gb("g5.xlarge", "nitro", True, 250) == 250
+    assert nvme_instance_store_gb("m5d.metal", "", True, 3600) == 3600  # bare metal: no hypervisor
+    assert nvme_instance_store_gb("x1.16xlarge", "xen", True, 1920) == 0  # an old Xen type's SATA SSD
+    assert nvme_instance_store_gb("i3.large", "xen", True, 475) == 475  # the Xen family with NVMe
+    assert nvme_instance_store_gb("c5.large", "nitro", False, None) == 0
     # The offline invoke answers what aws_facts reads.
     result = instance_type_result("g6.12xlarge")
     assert (result["instanceStorageSupported"], result["totalInstanceStorage"]) == (True, 3760)

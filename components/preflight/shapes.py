@@ -71,9 +71,10 @@ def aws_shapes(instance_types: Iterable[str], region: str) -> ShapeLookup:
             total_enis=network["MaximumNetworkInterfaces"], ipv4_per_eni=network["Ipv4AddressesPerInterface"],
             architectures=item.get("ProcessorInfo", {}).get("SupportedArchitectures", ["x86_64"]),
             other_accelerators=[a.get("Name", "") for a in item.get("NeuronInfo", {}).get("NeuronDevices", [])],
-            local_nvme_gb=catalog.nvme_instance_store_gb(
-                item.get("InstanceStorageSupported"), item.get("InstanceStorageInfo", {}).get("TotalSizeInGB"),
-                nvme=item.get("InstanceStorageInfo", {}).get("NvmeSupport") in ("supported", "required")),
+            # Bare metal has no Hypervisor. NvmeSupport is not read: catalog.nvme_instance_store_gb
+            # derives it as the Pulumi invoke, which lacks it, must.
+            hypervisor=item.get("Hypervisor", ""), instance_store_supported=item.get("InstanceStorageSupported"),
+            instance_store_gb=(item.get("InstanceStorageInfo") or {}).get("TotalSizeInGB"),
         )
         archs[name] = shape.architecture
     missing = [t for t in types if t not in shapes]
