@@ -131,7 +131,8 @@ def fsr_credit_warning(pool_name: str, cache: ImageCacheSpec, snapshot_gib: int,
     return (f"pool '{pool_name}': fast snapshot restore of {cache.snapshot_id} ({snapshot_gib} GiB) makes "
             f"{credits} fully initialised volume(s) per zone per hour (floor(1024 / {snapshot_gib}), 1 to 10), and a "
             f"zone may launch {nodes_per_zone} nodes: volumes past the credits load their blocks from S3 on first "
-            "read, and those nodes start cached images slowly. Lower maxSizePerAz, or use a smaller snapshot")
+            "read, and those nodes start cached images slowly. Lower the pool's maximum size (maxSizePerAz, maxSize "
+            "on the general pool), or use a smaller snapshot")
 
 
 # --- The user data part that mounts the volume before containerd ---------------------------------------

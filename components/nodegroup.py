@@ -213,14 +213,17 @@ def snapshot_size(snapshot_id: str) -> int:
     return size
 
 
-def check_warm_nodes(pool: NodePoolSpec, groups: int) -> None:
-    """Refuse (`warm_nodes`) more warm nodes than the pool's groups may hold: the placeholders past
-    that would stay pending, and each would count as a node the autoscaler cannot add."""
-    most = pool.max_size * groups
+def check_warm_nodes(pool: NodePoolSpec, zone_count: int) -> None:
+    """Refuse (`warm_nodes`, a total for the pool) more warm nodes than the pool's groups in its
+    `zone_count` zones may hold: the placeholders past that would stay pending, and each would count
+    as a node the autoscaler cannot add. The On-Demand fallback groups count: they carry the pool's
+    label, and the autoscaler turns to them for placeholders the Spot groups cannot take."""
+    most = pool.max_nodes(zone_count)
     if pool.warm_nodes > most:
+        fallback = " x 2 (each zone's On-Demand fallback group)" if pool.on_demand_fallback else ""
         raise InvalidValueError("warm_nodes", pool.warm_nodes,
                                 f"must not exceed the nodes the pool may have: maxSizePerAz {pool.max_size} x "
-                                f"{groups} zone(s) = {most}")
+                                f"{zone_count} zone(s){fallback} = {most}")
 
 
 class NodeGroup(pulumi.ComponentResource):

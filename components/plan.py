@@ -373,11 +373,11 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
         note = local_storage_note(pool.name, pool.local_storage, shapes)
         if note:
             notes.append(note)
-        groups = len(pool_zones[pool.name]) if pool.gpu else 1
+        zone_count = len(pool_zones[pool.name])
         with checks.check(path):
-            check_warm_nodes(pool, groups)
+            check_warm_nodes(pool, zone_count)
         with checks.check(path):
-            warnings.extend(_image_cache_checks(settings, pool, shapes, facts))
+            warnings.extend(_image_cache_checks(settings, pool, shapes, facts, zone_count))
         if pool.warm_nodes:
             notes.append(f"GPU pool '{pool.name}': warmNodes {pool.warm_nodes} keeps {pool.warm_nodes} node(s) of the "
                          f"pool ({' or '.join(pool.instance_types)}) running around the clock, each held by a "
@@ -407,7 +407,7 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
 
 
 def _image_cache_checks(settings: Settings, pool: NodePoolSpec, shapes: list[InstanceShape],
-                        facts: AwsFacts) -> list[str]:
+                        facts: AwsFacts, zone_count: int) -> list[str]:
     """Refuses a snapshot AWS does not find or a volume smaller than it, and an image cache on a
     RAID0 pool whose pinned AMI release cannot keep the image store off the array; returns the
     restore-credit warning. Fields are those of `pool`."""
@@ -426,6 +426,5 @@ def _image_cache_checks(settings: Settings, pool: NodePoolSpec, shapes: list[Ins
                                 f"disabledMounts SOCI, since AMI release {DISABLED_MOUNT_SOCI_SINCE}); the pinned "
                                 f"release {release} would put the SOCI store on the array, away from containerd's "
                                 "metadata on the cache volume. Pin a newer amiReleaseVersion, or set localStorage none")
-    nodes_per_zone = pool.max_size * (2 if pool.on_demand_fallback else 1) if pool.gpu else pool.max_size
-    warning = fsr_credit_warning(pool.name, cache, snapshot_gib, nodes_per_zone)
+    warning = fsr_credit_warning(pool.name, cache, snapshot_gib, pool.max_nodes_in_zone(zone_count))
     return [warning] if warning else []

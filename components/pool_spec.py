@@ -6,6 +6,7 @@ later; checks that need the instance types' shapes run in `plan.py`, before any 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -307,6 +308,18 @@ class NodePoolSpec:
 
     def all_taints(self) -> tuple[Taint, ...]:
         return (GPU_TAINT, *self.taints) if self.gpu else tuple(self.taints)
+
+    def max_nodes_in_zone(self, zone_count: int) -> int:
+        """The most nodes the pool may have in one of its `zone_count` zones: a GPU pool's maximum per
+        zone, twice with its On-Demand fallback group there; the general pool's maximum spread over
+        its zones, rounded up (its one group keeps them balanced)."""
+        if self.gpu:
+            return self.max_size * (2 if self.on_demand_fallback else 1)
+        return math.ceil(self.max_size / max(1, zone_count))
+
+    def max_nodes(self, zone_count: int) -> int:
+        """The most nodes the pool's groups may hold together over its `zone_count` zones."""
+        return self.max_nodes_in_zone(zone_count) * zone_count if self.gpu else self.max_size
 
 
 def lifecycle_label_value(on_demand_base_capacity: int, on_demand_percentage_above_base: int) -> str:

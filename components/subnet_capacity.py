@@ -10,7 +10,6 @@ pools may never reach their maximum.
 from __future__ import annotations
 
 import ipaddress
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -41,17 +40,15 @@ def addresses_per_node(shapes: Sequence[InstanceShape]) -> int:
 
 def zone_demand(pools: Sequence[NodePoolSpec], shapes: Mapping[str, InstanceShape],
                 pool_zones: Mapping[str, Sequence[str]], zone: str) -> list[tuple[str, int, int]]:
-    """(pool, nodes, addresses per node) in `zone` with every pool at its maximum: the general pool's
-    maximum spread evenly over its zones (the group balances them), a GPU pool's maximum per zone (twice
-    with its On-Demand fallback group)."""
+    """(pool, nodes, addresses per node) in `zone` with every pool at its maximum
+    (`NodePoolSpec.max_nodes_in_zone`)."""
     demand = []
     for pool in pools:
         zones = pool_zones.get(pool.name, ())
         if zone not in zones:
             continue
-        nodes = pool.max_size * (2 if pool.on_demand_fallback else 1) if pool.gpu else math.ceil(
-            pool.max_size / len(zones))
-        demand.append((pool.name, nodes, addresses_per_node([shapes[t] for t in pool.instance_types])))
+        demand.append((pool.name, pool.max_nodes_in_zone(len(zones)),
+                       addresses_per_node([shapes[t] for t in pool.instance_types])))
     return demand
 
 

@@ -195,7 +195,7 @@ ROWS: list[Row] = [
      f"hook's heartbeat timeout): {durations('30s', '2h')}; needs the termination handler"),
     ("gpuPools[].warmNodes", "integer", lambda: shown(GPU.warm_nodes),
      "nodes of the pool kept Ready around the clock by placeholder pods that any pod of the pool preempts: 0 to "
-     "`maxSizePerAz` x the pool's zones; needs the autoscaler and the device plugin "
+     "`maxSizePerAz` x the pool's zones (x 2 with `onDemandFallback`); needs the autoscaler and the device plugin "
      "([performance](performance.md#warm-nodes))"),
     ("<pool>.localStorage", "string", lambda: "`RAID0` when every type has NVMe instance store, else the root volume",
      "one of " + ", ".join(f"`{c}`" for c in LOCAL_STORAGE_CHOICES) + ": nodeadm's instance store strategy; "

@@ -146,3 +146,15 @@ def test_the_limit_is_exact() -> None:
     assert subnet_warnings(subnet, [four], shapes, {"gpu": ["z2"]}) == []
     fallback = NodePoolSpec(name="gpu", gpu=True, instance_types=("g5.xlarge",), max_size=2, on_demand_fallback=True)
     assert subnet_warnings(subnet, [fallback], shapes, {"gpu": ["z1"]}) != []
+
+
+def test_one_rule_for_the_most_nodes_of_a_pool_in_a_zone() -> None:
+    # The general pool's one group balances its zones: 5 over 3 zones is at most 2 in one, 5 in all.
+    general = NodePoolSpec(name="general", max_size=5)
+    assert [general.max_nodes_in_zone(n) for n in (1, 2, 3)] == [5, 3, 2]
+    assert general.max_nodes(3) == 5
+    # A GPU pool's maximum is per zone, and its On-Demand fallback group stands beside it there.
+    gpu = NodePoolSpec(name="gpu", gpu=True, instance_types=("g5.xlarge",), max_size=2)
+    fallback = NodePoolSpec(name="gpu", gpu=True, instance_types=("g5.xlarge",), max_size=2, on_demand_fallback=True)
+    assert (gpu.max_nodes_in_zone(3), gpu.max_nodes(3)) == (2, 6)
+    assert (fallback.max_nodes_in_zone(3), fallback.max_nodes(3)) == (4, 12)

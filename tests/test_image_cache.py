@@ -166,6 +166,16 @@ def test_more_nodes_per_zone_than_restore_credits_is_warned_at_preview() -> None
     assert notes and "allows 5 by default" in notes[0]
 
 
+def test_the_general_pools_nodes_per_zone_are_its_maximum_spread_over_its_zones() -> None:
+    # 600 GiB: 1 restore credit per zone and hour. maxSize 3 over 3 zones is 1 a zone; 4 is 2 in one.
+    big = {"snapshotId": "snap-0fedcba9876543210", "fastSnapshotRestore": True}
+    run = cached({"generalPool": {"imageCache": big, "maxSize": 3}})
+    assert not [m for _, m in run.logs if "per zone per hour" in m]
+    run = cached({"generalPool": {"imageCache": big, "maxSize": 4}})
+    (warning,) = [m for severity, m in run.logs if severity == "warning" and "per zone per hour" in m]
+    assert "a zone may launch 2 nodes" in warning
+
+
 REFUSED = [
     pytest.param({"gpuPools": [{**GPU, "imageCache": {**CACHE, "snapshotId": "snap-123"}}]},
                  "eks-gpu-spot:gpuPools[0].imageCache.snapshotId", "must be an EBS snapshot ID", id="snapshot-id-form"),

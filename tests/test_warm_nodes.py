@@ -121,6 +121,14 @@ def test_the_maximum_counts_only_the_zones_the_pool_has_groups_in() -> None:
     assert placeholders(run_program({"gpuPools": [{**GPU, "warmNodes": 4}]}, not_offered=not_offered))
 
 
+def test_the_on_demand_fallback_groups_count_toward_the_maximum() -> None:
+    # Their nodes carry the pool's label: 3 zones x 2 x 2 groups.
+    fallback = {**GPU, "onDemandFallback": True}
+    assert_refused(run_program({"gpuPools": [{**fallback, "warmNodes": 13}]}, expect_error=True),
+                   "eks-gpu-spot:gpuPools[0].warmNodes", "3 zone(s) x 2 (each zone's On-Demand fallback group) = 12")
+    assert placeholders(run_program({"gpuPools": [{**fallback, "warmNodes": 12}]}))
+
+
 @pytest.mark.parametrize("warm", [0, 6])
 def test_the_nearest_good_value_deploys(warm: int) -> None:
     run = run_program({"gpuPools": [{**GPU, "warmNodes": warm}]})
