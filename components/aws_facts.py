@@ -66,8 +66,10 @@ class AwsFacts:
     quota_read_errors: Mapping[str, str] = field(default_factory=dict)
     deployed_cluster: DeployedCluster | None = None
     recommended_ami_releases: Mapping[str, str | None] = field(default_factory=dict)
-    # EBS snapshot ID -> its size in GiB, None when AWS does not find it (the pools' image caches).
+    # EBS snapshot ID -> its size in GiB, None when AWS does not find it (the pools' image caches),
+    # and the tags of each it finds.
     snapshots: Mapping[str, int | None] = field(default_factory=dict)
+    snapshot_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def deployed_kubernetes_version(self) -> str | None:
@@ -166,16 +168,23 @@ def service_quotas(quotas: Iterable[ec2_quotas.Quota]) -> tuple[dict[str, float 
     return values, errors
 
 
-def snapshot_sizes(snapshot_ids: Iterable[str]) -> dict[str, int | None]:
+def snapshots(snapshot_ids: Iterable[str]) -> tuple[dict[str, int | None], dict[str, dict[str, str]]]:
     """Each snapshot's size in GiB, or None when AWS does not find it in the region (the invoke fails:
-    no such snapshot, or one this account may not read)."""
+    no such snapshot, or one this account may not read); and the tags of each it finds."""
     sizes: dict[str, int | None] = {}
+    tags: dict[str, dict[str, str]] = {}
     for snapshot_id in dict.fromkeys(snapshot_ids):
         try:
-            sizes[snapshot_id] = aws.ebs.get_snapshot(snapshot_ids=[snapshot_id]).volume_size
+            found = aws.ebs.get_snapshot(snapshot_ids=[snapshot_id])
         except Exception:  # noqa: BLE001 a failed invoke raises a plain Exception (pulumi.runtime.invoke)
             sizes[snapshot_id] = None
-    return sizes
+            continue
+        sizes[snapshot_id], tags[snapshot_id] = found.volume_size, dict(found.tags or {})
+    return sizes, tags
+
+
+def snapshot_sizes(snapshot_ids: Iterable[str]) -> dict[str, int | None]:
+    return snapshots(snapshot_ids)[0]
 
 
 def read(settings: Settings) -> AwsFacts:
@@ -203,8 +212,9 @@ def read(settings: Settings) -> AwsFacts:
             subnets[subnet_id] = subnet(subnet_id)
     quota_values, quota_errors = service_quotas(ec2_quotas.quotas_to_read(settings.pools))
     shapes = instance_shapes(types)
+    snapshot_gib, snapshot_tags = snapshots(p.image_cache.snapshot_id for p in settings.pools if p.image_cache)
     return AwsFacts(region=settings.region, zones=tuple(availability_zones()), shapes=shapes,
                     offerings=offered, vpc_cidrs=vpc_cidrs, subnets=subnets, quotas=quota_values,
                     quota_read_errors=quota_errors, deployed_cluster=deployed_cluster(settings.cluster.name),
                     recommended_ami_releases=recommended_ami_releases(settings, shapes),
-                    snapshots=snapshot_sizes(p.image_cache.snapshot_id for p in settings.pools if p.image_cache))
+                    snapshots=snapshot_gib, snapshot_tags=snapshot_tags)

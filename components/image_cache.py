@@ -29,10 +29,12 @@ from __future__ import annotations
 import math
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import validation
 from .errors import Checks, InvalidValueError
+from .userdata import OVERLAYFS_SNAPSHOTTER, SOCI_SNAPSHOTTER
 
 # EBS snapshot IDs: snap- and 8 (older) or 17 hexadecimal digits.
 SNAPSHOT_ID = re.compile(r"snap-(?:[0-9a-f]{8}|[0-9a-f]{17})")
@@ -95,6 +97,52 @@ def check_snapshot_size(cache: ImageCacheSpec, snapshot_gib: int) -> None:
         raise InvalidValueError("size_gib", cache.size_gib,
                                 f"must be at least the size of snapshot {cache.snapshot_id} ({snapshot_gib} GiB): "
                                 "EC2 cannot make a volume smaller than its snapshot")
+
+
+# --- Which snapshotter unpacked the snapshot's images ---------------------------------------------
+
+# scripts/image_cache.py tags each snapshot it builds with the snapshotter that unpacked its images.
+# Images unpacked by one are invisible to the other: the nodes would pull them all again, silently.
+SNAPSHOTTER_TAG = "eks-gpu-spot/snapshotter"
+SNAPSHOTTER_LAYOUTS = {
+    SOCI_SNAPSHOTTER: "FastImagePull's SOCI snapshotter, layers unpacked in /var/lib/soci-snapshotter-grpc",
+    OVERLAYFS_SNAPSHOTTER: "containerd's overlayfs snapshotter, layers unpacked in /var/lib/containerd",
+}
+
+
+def _used(node_snapshotters: Mapping[str, str]) -> str:
+    by_snapshotter: dict[str, list[str]] = {}
+    for instance_type, used in node_snapshotters.items():
+        by_snapshotter.setdefault(used, []).append(instance_type)
+    if len(by_snapshotter) == 1:
+        return SNAPSHOTTER_LAYOUTS[next(iter(by_snapshotter))]
+    return "; ".join(f"{used} on {', '.join(types)}" for used, types in by_snapshotter.items())
+
+
+def check_snapshotter(cache: ImageCacheSpec, tags: Mapping[str, str], node_snapshotters: Mapping[str, str],
+                      pool_name: str) -> str:
+    """Refuse (`snapshot_id`) a snapshot whose SNAPSHOTTER_TAG names a snapshotter that nodes of the
+    pool do not use (`node_snapshotters`: instance type -> its nodes' snapshotter); return a warning
+    for a snapshot without the tag (built elsewhere), "" otherwise."""
+    built_with = tags.get(SNAPSHOTTER_TAG)
+    if built_with is None:
+        expected = sorted(set(node_snapshotters.values()))
+        return (f"pool '{pool_name}': image cache snapshot {cache.snapshot_id} has no {SNAPSHOTTER_TAG} tag (not built "
+                f"by scripts/image_cache.py), so preview cannot check it holds what the nodes read: "
+                f"{_used(node_snapshotters)}. Images unpacked by the other snapshotter are invisible to them and "
+                f"are pulled again. Once you know, tag it: `aws ec2 create-tags --resources {cache.snapshot_id} "
+                f"--tags Key={SNAPSHOTTER_TAG},Value={expected[0]}`")
+    if any(used != built_with for used in node_snapshotters.values()):
+        wanted = set(node_snapshotters.values())
+        how = ("split the pool: no one snapshot serves both" if len(wanted) > 1 else
+               "build one with scripts/image_cache.py --no-fast-image-pull" if wanted == {OVERLAYFS_SNAPSHOTTER} else
+               "build one with scripts/image_cache.py without --no-fast-image-pull")
+        raise InvalidValueError(
+            "snapshot_id", cache.snapshot_id,
+            f"must hold images unpacked by the snapshotter the pool's nodes use: its tag {SNAPSHOTTER_TAG}="
+            f"{built_with} says {SNAPSHOTTER_LAYOUTS.get(built_with, 'another snapshotter')}, but the nodes read "
+            f"{_used(node_snapshotters)}, and would pull every image again; {how}")
+    return ""
 
 
 # --- Fast Snapshot Restore (Amazon EBS User Guide, "Amazon EBS fast snapshot restore") ----------------

@@ -133,7 +133,7 @@ class FakeAws:
       every release up to it has its AMIs (`fake_ami_id`), a later one is not found; None: the
       `recommended` parameters cannot be read (AccessDenied), the release-specific ones can.
     - `snapshots`: EBS snapshot ID -> size in GiB of the snapshots the account can read; any other
-      ID is not found, as DescribeSnapshots answers.
+      ID is not found, as DescribeSnapshots answers. `snapshot_tags`: ID -> its tags (default none).
     """
 
     region: str = DEFAULT_REGION
@@ -147,6 +147,7 @@ class FakeAws:
     quotas: Mapping[str, float | str] = field(default_factory=dict)
     clusters: Mapping[str, str] = field(default_factory=dict)
     snapshots: Mapping[str, int] = field(default_factory=dict)
+    snapshot_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     missing_types: set[str] = field(default_factory=set)
     recommended_ami_release: str | None = DEFAULT_AMI_RELEASE_VERSION
     cluster_subnets: Mapping[str, Sequence[str]] = field(default_factory=dict)
@@ -248,7 +249,8 @@ class FakeAws:
         return {"id": snapshot_id, "snapshotId": snapshot_id, "snapshotIds": [snapshot_id],
                 "volumeSize": self.snapshots[snapshot_id], "state": "completed", "encrypted": True,
                 "ownerId": self.account, "arn": self.arn("ec2", f"snapshot/{snapshot_id}"),
-                "volumeId": "vol-0123456789abcdef0", "storageTier": "standard", "tags": {}}
+                "volumeId": "vol-0123456789abcdef0", "storageTier": "standard",
+                "tags": dict(self.snapshot_tags.get(snapshot_id, {}))}
 
     def _availability_zones(self, _args: dict[str, Any]) -> Any:
         return {"id": self.region, "names": self.zone_names, "zoneIds": [zone_id(z) for z in self.zone_names]}

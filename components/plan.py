@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from . import ami, validation
 from .allocatable import RAID0
 from .aws_facts import AwsFacts, Subnet, Zone
-from .errors import Checks, InvalidValueError
-from .image_cache import FSR_DEFAULT_SNAPSHOTS_PER_REGION, SNAPSHOT_NOT_FOUND, fsr_credit_warning
+from .errors import Checks, InvalidValueError, within
+from .image_cache import FSR_DEFAULT_SNAPSHOTS_PER_REGION, SNAPSHOT_NOT_FOUND, check_snapshotter, fsr_credit_warning
 from .local_storage import DISABLED_MOUNT_SOCI_SINCE, local_storage_note, resolve_local_storage
 from .network import ELB_ROLE_TAG, INTERNAL_ELB_ROLE_TAG, subnet_tags
 from .node_template import InstanceShape
@@ -30,6 +30,7 @@ from .nodegroup import check_node_group_tags, check_warm_nodes
 from .pool_spec import NodePoolSpec, check_image_cache, check_pool_shapes
 from .rollout import refresh_policy, rollout_minutes
 from .settings import ExistingVpcSettings, NewVpcSettings, Settings
+from .userdata import feature_gates, snapshotter
 from .versions import SUPPORTED_KUBERNETES_VERSIONS
 from .zones import EKS_UNSUPPORTED_ZONE_IDS, slot_cidrs, zone_id_order
 
@@ -408,9 +409,10 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
 
 def _image_cache_checks(settings: Settings, pool: NodePoolSpec, shapes: list[InstanceShape],
                         facts: AwsFacts, zone_count: int) -> list[str]:
-    """Refuses a snapshot AWS does not find or a volume smaller than it, and an image cache on a
-    RAID0 pool whose pinned AMI release cannot keep the image store off the array; returns the
-    restore-credit warning. Fields are those of `pool`."""
+    """Refuses a snapshot AWS does not find, a volume smaller than it, a snapshot tagged with the
+    other snapshotter than the pool's nodes use, and an image cache on a RAID0 pool whose pinned AMI
+    release cannot keep the image store off the array; returns the untagged-snapshot and
+    restore-credit warnings. Fields are those of `pool`."""
     cache = pool.image_cache
     if cache is None:
         return []
@@ -418,6 +420,10 @@ def _image_cache_checks(settings: Settings, pool: NodePoolSpec, shapes: list[Ins
     if snapshot_gib is None:
         raise InvalidValueError("image_cache.snapshot_id", cache.snapshot_id, SNAPSHOT_NOT_FOUND)
     check_image_cache(pool, snapshot_gib)
+    gates = feature_gates(pool.gpu)
+    with within("image_cache"):
+        tag_warning = check_snapshotter(cache, facts.snapshot_tags.get(cache.snapshot_id, {}), {
+            s.instance_type: snapshotter(gates, s.vcpus, s.memory_mib) for s in shapes}, pool.name)
     release = settings.cluster.ami_release_version
     if resolve_local_storage(pool.local_storage, shapes) == RAID0 and ami.is_pinned_before(release,
                                                                                             DISABLED_MOUNT_SOCI_SINCE):
@@ -426,5 +432,5 @@ def _image_cache_checks(settings: Settings, pool: NodePoolSpec, shapes: list[Ins
                                 f"disabledMounts SOCI, since AMI release {DISABLED_MOUNT_SOCI_SINCE}); the pinned "
                                 f"release {release} would put the SOCI store on the array, away from containerd's "
                                 "metadata on the cache volume. Pin a newer amiReleaseVersion, or set localStorage none")
-    warning = fsr_credit_warning(pool.name, cache, snapshot_gib, pool.max_nodes_in_zone(zone_count))
-    return [warning] if warning else []
+    credit_warning = fsr_credit_warning(pool.name, cache, snapshot_gib, pool.max_nodes_in_zone(zone_count))
+    return [w for w in (tag_warning, credit_warning) if w]

@@ -36,6 +36,20 @@ def feature_gates(gpu: bool) -> dict[str, bool]:
     return {FAST_IMAGE_PULL: True} if gpu else {}
 
 
+# nodeadm's threshold for FastImagePull (UseSOCISnapshotter): online memory, which is a little less
+# than the type's (a 16 GiB c6a.2xlarge shows 15.75 GiB there); no GPU type has under 8 GiB.
+FAST_IMAGE_PULL_MIN_VCPUS = 4
+FAST_IMAGE_PULL_MIN_MEMORY_MIB = 7 * 1024
+SOCI_SNAPSHOTTER, OVERLAYFS_SNAPSHOTTER = "soci", "overlayfs"
+
+
+def snapshotter(gates: Mapping[str, bool], vcpus: int, memory_mib: int) -> str:
+    """containerd's snapshotter on a node with these feature gates and this shape: SOCI where nodeadm
+    applies FastImagePull, else containerd's overlayfs (nodeadm/internal/containerd/config.go)."""
+    fast = gates.get(FAST_IMAGE_PULL) and vcpus >= FAST_IMAGE_PULL_MIN_VCPUS and memory_mib >= FAST_IMAGE_PULL_MIN_MEMORY_MIB
+    return SOCI_SNAPSHOTTER if fast else OVERLAYFS_SNAPSHOTTER
+
+
 @dataclass(frozen=True)
 class ClusterBootstrap:
     """What a node must know to join a cluster without calling the EKS API."""

@@ -204,7 +204,8 @@ ROWS: list[Row] = [
      "([performance](performance.md#nvme-instance-store))"),
     ("<pool>.imageCache.snapshotId` / `sizeGiB` / `fastSnapshotRestore", "object", lambda: "unset",
      "an encrypted gp3 volume from an EBS snapshot (`snap-` + 8 or 17 hex digits, found in the region at preview) "
-     f"that holds the image store, mounted before containerd; `sizeGiB` at least the snapshot's, at most "
+     "that holds the image store, mounted before containerd; a snapshot tagged `eks-gpu-spot/snapshotter` for the "
+     f"other snapshotter than the pool's nodes use is refused; `sizeGiB` at least the snapshot's, at most "
      f"{MAX_VOLUME_GIB} (unset: the snapshot's); `fastSnapshotRestore` `true` enables it in each zone of the pool "
      "(one pool per snapshot) ([performance](performance.md#image-cache-volumes))"),
     ("<pool>.maxPods", "integer", lambda: f"{both('max_pods')} (nodeadm's ENI rule)",

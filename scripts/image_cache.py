@@ -19,10 +19,11 @@ default the package's pinned one), with a blank encrypted gp3 volume at /dev/xvd
 
 The instance needs egress to the registries (a private subnet with a NAT gateway, as the
 cluster's). Once it has stopped, the tool checks the result line on its console, snapshots the
-volume, waits for the snapshot and terminates the instance (the volume goes with it), also when
-something fails. It prints the snapshot ID and its size. Build on an instance type that gets
-the pool's FastImagePull decision (at least 4 vCPUs and 7 GiB: `--instance-type`, default
-m6i.xlarge): images unpacked by one snapshotter are invisible to the other.
+volume, tags the snapshot with the snapshotter (`eks-gpu-spot/snapshotter`: `soci` or `overlayfs`,
+which the stack's preview compares with the pool's), waits for it and terminates the instance (the
+volume goes with it), also when something fails. It prints the snapshot ID and its size. Build
+on an instance type that gets the pool's FastImagePull decision (at least 4 vCPUs and 7 GiB:
+`--instance-type`, default m6i.xlarge): images unpacked by one snapshotter are invisible to the other.
 """
 
 from __future__ import annotations
@@ -45,8 +46,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from components.ami import ami_parameter_name  # noqa: E402
-from components.image_cache import DEVICE_NAME, MOUNT_POINT, mount_script  # noqa: E402
-from components.userdata import FAST_IMAGE_PULL, NODECONFIG_CONTENT_TYPE, ClusterBootstrap, node_config  # noqa: E402
+from components.image_cache import DEVICE_NAME, MOUNT_POINT, SNAPSHOTTER_TAG, mount_script  # noqa: E402
+from components.userdata import (  # noqa: E402
+    FAST_IMAGE_PULL,
+    NODECONFIG_CONTENT_TYPE,
+    OVERLAYFS_SNAPSHOTTER,
+    SOCI_SNAPSHOTTER,
+    ClusterBootstrap,
+    node_config,
+)
 from components.versions import DEFAULT_AMI_RELEASE_VERSION  # noqa: E402
 
 RESULT = "eks-gpu-spot image cache:"
@@ -200,10 +208,15 @@ class Builder:
     def snapshot(self, instance_id: str, request: BuildRequest) -> Snapshot:
         volume_id = self.cache_volume(instance_id)
         description = f"eks-gpu-spot image cache: {' '.join(request.images)}"[:255]
+        # The pull script fails unless nodeadm gave containerd the SOCI snapshotter when asked for
+        # fast image pull; without the gate nodeadm keeps overlayfs. The stack's preview compares this
+        # tag with the snapshotter of the pool's nodes.
+        used = SOCI_SNAPSHOTTER if request.fast_image_pull else OVERLAYFS_SNAPSHOTTER
         snapshot = self.ec2.create_snapshot(VolumeId=volume_id, Description=description, TagSpecifications=[{
             "ResourceType": "snapshot", "Tags": [{"Key": "Name", "Value": "eks-gpu-spot-image-cache"},
                                                  {"Key": "eks-gpu-spot/kubernetes-version",
-                                                  "Value": request.kubernetes_version}]}])
+                                                  "Value": request.kubernetes_version},
+                                                 {"Key": SNAPSHOTTER_TAG, "Value": used}]}])
         self.ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot["SnapshotId"]],
                                                        WaiterConfig={"Delay": 15, "MaxAttempts": 480})
         return Snapshot(snapshot["SnapshotId"], int(snapshot["VolumeSize"]))

@@ -51,6 +51,7 @@ def run_program(
     quotas: Mapping[str, float | str] | None = None,
     deployed_clusters: Mapping[str, str] | None = None,
     snapshots: Mapping[str, int] | None = None,
+    snapshot_tags: Mapping[str, Mapping[str, str]] | None = None,
     expect_error: bool = False,
     main: Path = MAIN,
     project: str = PROJECT,
@@ -62,7 +63,7 @@ def run_program(
     -> types), existing subnets in `subnet_zones` of the VPC VPC_ID (or `subnet_vpcs`), with
     `subnet_cidrs`, in a VPC whose CIDRs are `vpc_cidrs`, EC2 vCPU `quotas` (quota code -> vCPUs, or QUOTA_UNREADABLE for a failed read),
     EKS clusters that exist already (`deployed_clusters`, name -> Kubernetes version; default none), EBS
-    `snapshots` (ID -> GiB; others are not found).
+    `snapshots` (ID -> GiB; others are not found) with their `snapshot_tags` (ID -> tags; default none).
     With `expect_error`, a raised error is returned in `.error` instead of propagating, with
     whatever was registered before it.
     """
@@ -73,7 +74,7 @@ def run_program(
                   not_offered=dict(not_offered or {}), subnet_zones=dict(subnet_zones or {}),
                   subnet_vpcs=dict(subnet_vpcs or {}), subnet_cidrs=dict(subnet_cidrs or {}), vpc_cidrs=list(vpc_cidrs or ["10.50.0.0/16"]),
                   quotas=dict(quotas or {}), clusters=dict(deployed_clusters or {}),
-                  snapshots=dict(snapshots or {}))
+                  snapshots=dict(snapshots or {}), snapshot_tags=dict(snapshot_tags or {}))
     run = run_offline(config, main=main, project=project, stack=stack, aws=aws, catch_errors=expect_error)
     if expect_error and run.error is None:
         raise AssertionError("the program was expected to fail but succeeded")

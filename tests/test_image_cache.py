@@ -12,15 +12,20 @@ from typing import Any
 
 import pytest
 
+from components.errors import InvalidValueError
 from components.image_cache import (
     BEFORE,
     MOUNT_POINT,
+    SNAPSHOTTER_TAG,
     STORE_DIRECTORIES,
+    ImageCacheSpec,
+    check_snapshotter,
     fsr_create_timeout,
     fsr_volumes_per_hour,
     mount_script,
     unit_name,
 )
+from components.userdata import feature_gates, snapshotter
 from tests.harness import ZONES, ProgramRun, assert_refused, run_program
 from tests.test_local_storage import validate
 from tests.test_nodegroup import launch_template_of
@@ -224,3 +229,52 @@ def test_refused_by_key_before_any_resource(config: dict[str, Any], key: str, al
 ])
 def test_the_nearest_good_value_deploys(config: dict[str, Any]) -> None:
     assert cached(config).of_type(ASG)
+
+
+# --- the snapshotter the snapshot was built for ---------------------------------------------------
+
+GENERAL_CACHE = {"generalPool": {"imageCache": {"snapshotId": SNAPSHOT}}}
+GPU_CACHE = {"gpuPools": [{**GPU, "imageCache": {"snapshotId": SNAPSHOT}}]}
+
+
+def built_for(used: str) -> dict[str, dict[str, str]]:
+    return {SNAPSHOT: {SNAPSHOTTER_TAG: used, "Name": "eks-gpu-spot-image-cache"}}
+
+
+def tag_warnings(run: ProgramRun) -> list[str]:
+    return [m for severity, m in run.logs if severity == "warning" and SNAPSHOTTER_TAG in m]
+
+
+def test_a_snapshot_built_for_the_other_snapshotter_is_refused_naming_the_key() -> None:
+    # GPU pools pull with FastImagePull's SOCI snapshotter; the general pool with overlayfs.
+    run = cached(GPU_CACHE, snapshot_tags=built_for("overlayfs"), expect_error=True)
+    assert_refused(run, "eks-gpu-spot:gpuPools[0].imageCache.snapshotId",
+                   f"its tag {SNAPSHOTTER_TAG}=overlayfs says containerd's overlayfs snapshotter")
+    assert "without --no-fast-image-pull" in str(run.error)
+    run = cached(GENERAL_CACHE, snapshot_tags=built_for("soci"), expect_error=True)
+    assert_refused(run, "eks-gpu-spot:generalPool.imageCache.snapshotId", "scripts/image_cache.py --no-fast-image-pull")
+
+
+@pytest.mark.parametrize(("config", "used"), [(GPU_CACHE, "soci"), (GENERAL_CACHE, "overlayfs")])
+def test_a_snapshot_built_for_the_pools_snapshotter_deploys_without_a_word(config: dict[str, Any], used: str) -> None:
+    run = cached(config, snapshot_tags=built_for(used))
+    assert run.of_type(ASG) and tag_warnings(run) == []
+
+
+def test_a_snapshot_without_the_tag_deploys_with_a_warning_saying_what_the_pool_reads() -> None:
+    (warning,) = tag_warnings(cached(GPU_CACHE))
+    assert f"snapshot {SNAPSHOT} has no {SNAPSHOTTER_TAG} tag" in warning
+    assert "SOCI snapshotter, layers unpacked in /var/lib/soci-snapshotter-grpc" in warning
+    assert f"--tags Key={SNAPSHOTTER_TAG},Value=soci" in warning
+    (warning,) = tag_warnings(cached(GENERAL_CACHE))
+    assert "overlayfs snapshotter, layers unpacked in /var/lib/containerd" in warning
+
+
+def test_nodeadm_gives_soci_only_with_the_gate_4_vcpus_and_7_gib() -> None:
+    gates = feature_gates(gpu=True)
+    assert snapshotter(gates, 4, 8192) == "soci"
+    assert snapshotter(gates, 2, 8192) == snapshotter(gates, 4, 4096) == snapshotter({}, 8, 32768) == "overlayfs"
+    # A pool whose types differ can use no one snapshot.
+    with pytest.raises(InvalidValueError, match="split the pool"):
+        check_snapshotter(ImageCacheSpec(SNAPSHOT), {SNAPSHOTTER_TAG: "soci"},
+                          {"g5.xlarge": "soci", "small.large": "overlayfs"}, "gpu")

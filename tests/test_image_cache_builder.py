@@ -9,6 +9,7 @@ import importlib.util
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -20,7 +21,7 @@ from moto.core.utils import utcnow
 from moto.ssm.models import Parameter, ssm_backends
 
 from components.ami import ami_parameter_name
-from components.image_cache import DEVICE_NAME, mount_script
+from components.image_cache import DEVICE_NAME, SNAPSHOTTER_TAG, mount_script
 from tests.harness import ROOT
 from tests.test_local_storage import validate
 
@@ -101,7 +102,16 @@ def test_a_build_launches_the_pools_ami_snapshots_the_volume_and_terminates(aws:
     assert found["State"] == "completed"
     assert "nvcr.io/nvidia/pytorch:25.02-py3" in found["Description"]
     assert {"Key": "eks-gpu-spot/kubernetes-version", "Value": "1.35"} in found["Tags"]
+    # FastImagePull (the default, as on GPU pools): the SOCI snapshotter unpacked the images.
+    assert {"Key": SNAPSHOTTER_TAG, "Value": "soci"} in found["Tags"]
     assert ours(aws["ec2"]) == [found]
+
+
+def test_a_build_without_fast_image_pull_tags_its_snapshot_overlayfs(aws: dict[str, Any]) -> None:
+    overlayfs = replace(request(aws), fast_image_pull=False)
+    snapshot = builder(aws, Machine(aws["ec2"], ""), console=f"{tool.DONE}\n").build(overlayfs)
+    found = aws["ec2"].describe_snapshots(SnapshotIds=[snapshot.snapshot_id])["Snapshots"][0]
+    assert {tag["Key"]: tag["Value"] for tag in found["Tags"]}[SNAPSHOTTER_TAG] == "overlayfs"
 
 
 def test_the_instance_gets_a_blank_encrypted_gp3_volume_where_nodes_mount_the_cache(aws: dict[str, Any]) -> None:
