@@ -41,21 +41,23 @@ class RefreshPolicy:
 
     `min_healthy_percentage` and `max_healthy_percentage` bound the group's in-service capacity
     while nodes are replaced, as percentages of its desired capacity; above 100 the group launches
-    before it terminates. `checkpoint_percentages`/`checkpoint_delay_seconds`: where the refresh
-    pauses, and for how long. Refused at construction: anything AWS refuses.
+    before it terminates. `max_healthy_percentage` None leaves it to AWS (100%, RefreshPreferences).
+    `checkpoint_percentages`/`checkpoint_delay_seconds`: where the refresh pauses, and for how long.
+    Refused at construction: anything AWS refuses.
     """
 
     min_healthy_percentage: int
-    max_healthy_percentage: int
+    max_healthy_percentage: int | None
     instance_warmup_seconds: int
     checkpoint_percentages: tuple[int, ...] = ()
     checkpoint_delay_seconds: int = 0
 
     def __post_init__(self) -> None:
         low = validation.whole_number("min_healthy_percentage", self.min_healthy_percentage, 0, 100)
-        high = validation.whole_number("max_healthy_percentage", self.max_healthy_percentage, 100, 200)
-        if high - low > 100:
-            raise InvalidValueError("max_healthy_percentage", high, f"must be at most 100 above the minimum ({low})")
+        if self.max_healthy_percentage is not None:
+            high = validation.whole_number("max_healthy_percentage", self.max_healthy_percentage, 100, 200)
+            if high - low > 100:
+                raise InvalidValueError("max_healthy_percentage", high, f"must be at most 100 above the minimum ({low})")
         validation.whole_number("instance_warmup_seconds", self.instance_warmup_seconds, 0)
         checkpoints = list(self.checkpoint_percentages)
         if checkpoints and (checkpoints != sorted(set(checkpoints)) or checkpoints[-1] != 100
@@ -65,8 +67,13 @@ class RefreshPolicy:
         validation.whole_number("checkpoint_delay_seconds", self.checkpoint_delay_seconds, 0, 172800)
 
     @property
+    def effective_max_healthy_percentage(self) -> int:
+        """The maximum AWS applies: the policy's, or AWS's default 100 when unset."""
+        return 100 if self.max_healthy_percentage is None else self.max_healthy_percentage
+
+    @property
     def launches_before_terminating(self) -> bool:
-        return self.max_healthy_percentage > 100
+        return self.effective_max_healthy_percentage > 100
 
     def nodes_at_once(self, desired: int) -> int:
         """How many nodes one step replaces at this desired capacity: the room between the minimum
@@ -75,7 +82,8 @@ class RefreshPolicy:
         instance at a time")."""
         if desired <= 0:
             return 0
-        room = (desired * self.max_healthy_percentage) // 100 - math.ceil(desired * self.min_healthy_percentage / 100)
+        room = (desired * self.effective_max_healthy_percentage) // 100 - math.ceil(
+            desired * self.min_healthy_percentage / 100)
         return max(1, min(room, desired))
 
 
@@ -90,11 +98,16 @@ class RefreshPolicy:
 GENERAL_POOL_REFRESH = RefreshPolicy(min_healthy_percentage=100, max_healthy_percentage=150,
                                      instance_warmup_seconds=180, checkpoint_percentages=(1, 100),
                                      checkpoint_delay_seconds=300)
-# A GPU pool with `replace_busy_nodes`: one node at a time, terminated before its replacement
-# launches, so no idle GPU node is bought for the whole length of a busy node's drain (up to the
-# pool's drain timeout). Warm-up 5 minutes: Spot launch, boot and device plugin take about 3.5
-# (README, measured in issue 12).
-BUSY_GPU_POOL_REFRESH = RefreshPolicy(min_healthy_percentage=100, max_healthy_percentage=100,
+# A GPU pool with `replace_busy_nodes`: one node at a time, and never a second GPU node bought on
+# purpose for the length of a busy node's drain (up to the pool's drain timeout). Minimum healthy
+# 100% and the maximum left unset, as AWS documents it ("Setting the minimum healthy percentage to
+# 100 percent limits the rate of replacement to one instance at a time"; the maximum then defaults
+# to 100%). Whether AWS terminates the node before launching its replacement is not settled: the
+# classic behaviour without a maximum is terminate then launch, and hashicorp/terraform-provider-aws
+# #47188 (open) claims an explicit maximum of 100 launches first. The AWS provider sends 100 for an
+# unset maximum today (its schema default, group.go `expandRefreshPreferences`; #39872), never 0.
+# Warm-up 5 minutes: Spot launch, boot and device plugin take about 3.5 (README, measured in issue 12).
+BUSY_GPU_POOL_REFRESH = RefreshPolicy(min_healthy_percentage=100, max_healthy_percentage=None,
                                       instance_warmup_seconds=300)
 
 

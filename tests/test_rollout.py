@@ -63,8 +63,9 @@ def test_a_gpu_pool_has_no_refresh_unless_it_replaces_busy_nodes() -> None:
     busy = groups(run, "gpu")
     assert len(busy) == 6  # three zones, each with its On-Demand fallback group: the same policy
     for group in busy:
-        assert preferences(group) == {"minHealthyPercentage": 100, "maxHealthyPercentage": 100,
-                                      "instanceWarmup": "300", "skipMatching": True, "autoRollback": False}
+        # One at a time as AWS documents it: minimum 100%, the maximum left to AWS (never sent as 0).
+        assert preferences(group) == {"minHealthyPercentage": 100, "instanceWarmup": "300", "skipMatching": True,
+                                      "autoRollback": False}
 
 
 def test_the_launch_template_version_is_a_number_so_a_change_starts_a_refresh() -> None:
@@ -100,7 +101,12 @@ def test_the_general_pool_rolls_half_its_size_at_once_and_at_least_one(desired: 
 
 def test_busy_gpu_nodes_roll_one_at_a_time_whatever_the_size() -> None:
     assert [BUSY_GPU_POOL_REFRESH.nodes_at_once(d) for d in (0, 1, 3, 6)] == [0, 1, 1, 1]
+    assert BUSY_GPU_POOL_REFRESH.max_healthy_percentage is None
+    assert BUSY_GPU_POOL_REFRESH.effective_max_healthy_percentage == 100
     assert not BUSY_GPU_POOL_REFRESH.launches_before_terminating
+    # An unset maximum is AWS's 100%: a lower minimum then replaces that share at once.
+    assert RefreshPolicy(50, None, 60).nodes_at_once(4) == 2
+    assert RefreshPolicy(0, None, 60).nodes_at_once(4) == 4
 
 
 def test_rollout_minutes_of_the_dev_and_prod_general_pools() -> None:
