@@ -38,6 +38,7 @@ from .rollout import (
     TERMINATING,
     TERMINATION_HOOK_NAME,
     RefreshPolicy,
+    group_delete_timeout,
     refresh_policy,
 )
 from .userdata import ClusterBootstrap, feature_gates, render_user_data
@@ -62,6 +63,9 @@ class NodeGroupArgs:
     - `partition`, `tags`: the AWS partition and the tags of every resource.
     - `image_cache_snapshot_gib`: the size of the pool's image cache snapshot (`aws_facts`); 0
       reads it here (`aws.ebs.get_snapshot`).
+    - `depends_on`: resources every group waits for, and that Pulumi therefore deletes only after
+      the groups: the termination handler's `outlives_groups`, so that it drains the groups' last
+      nodes while they are deleted.
     """
 
     pool: NodePoolSpec
@@ -74,6 +78,7 @@ class NodeGroupArgs:
     partition: str = "aws"
     tags: Mapping[str, str] = field(default_factory=dict)
     image_cache_snapshot_gib: int = 0
+    depends_on: Sequence[pulumi.Resource] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.pool, NodePoolSpec):
@@ -241,7 +246,8 @@ class NodeGroup(pulumi.ComponentResource):
     desired capacity so `pulumi up` never undoes the autoscaler. The general pool's groups, and a GPU
     pool's with `replace_busy_nodes`, roll onto a changed launch template by instance refresh
     (`rollout.refresh_policy`); with `termination_hook_heartbeat_seconds` every group is created with
-    the termination handler's TERMINATING lifecycle hook.
+    the termination handler's TERMINATING lifecycle hook, and may take that long plus 10 minutes to
+    delete (`rollout.group_delete_timeout`).
 
     Refused before anything is created: shapes that differ within the pool, a GPU pool without
     NVIDIA GPUs, mixed CPU architectures, more tags on a group or instance than AWS allows.
@@ -311,6 +317,8 @@ class NodeGroup(pulumi.ComponentResource):
         self.asgs: dict[str, aws.autoscaling.Group] = {}
         refresh = instance_refresh(refresh_policy(pool.gpu, pool.replace_busy_nodes))
         hooks = termination_hooks(args.termination_hook_heartbeat_seconds)
+        heartbeat = args.termination_hook_heartbeat_seconds
+        delete_timeout = None if heartbeat is None else pulumi.CustomTimeouts(delete=group_delete_timeout(heartbeat))
         for plan in self.asg_plans:
             subnets = [s for s in args.subnets if not plan.zone or s.availability_zone == plan.zone]
             on_demand = plan.on_demand_fallback
@@ -357,8 +365,11 @@ class NodeGroup(pulumi.ComponentResource):
                 # creates a group and marks them ForceNew, so a change (or their first appearance on a
                 # group created without them) would replace the group and every node in it. The
                 # termination handler's own LifecycleHook resource keeps the hook's settings current.
+                # Deleting the group scales it to zero and waits for every node to leave, each held by its
+                # hook while the handler drains it: longer than the provider's default 10 minutes.
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity", "initialLifecycleHooks"],
-                                            depends_on=[self.role.access_entry]),
+                                            depends_on=[self.role.access_entry, *args.depends_on],
+                                            custom_timeouts=delete_timeout),
             )
         # Nothing waits for these: nodes launched before a snapshot is optimised only load blocks lazily.
         self.fast_snapshot_restores: dict[str, aws.ebs.FastSnapshotRestore] = {}

@@ -401,6 +401,7 @@ class Registered:
     provider: str
     aliases: list[str] = field(default_factory=list)  # alias URNs (aliases given as full URNs)
     deleted_with: str = ""  # the URN of the resource whose deletion takes this one with it
+    delete_timeout: str = ""  # `custom_timeouts.delete`, such as "15m"; "" for the provider's own
 
 
 @dataclass
@@ -508,6 +509,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider,
                 aliases=[alias.urn for alias in request.aliases if alias.urn],
                 deleted_with=request.deletedWith,
+                delete_timeout=request.customTimeouts.delete,
             ))
         return response
 

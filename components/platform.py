@@ -27,7 +27,7 @@ from .errors import InvalidValueError
 from .iam import partition_for_region
 from .network import ExistingVpcArgs, Network, NewVpcArgs, PrivateSubnet
 from .node_role import NodeRole, NodeRoleArgs
-from .nodegroup import NodeGroup, NodeGroupArgs
+from .nodegroup import NodeGroup, NodeGroupArgs, asg_plans
 from .plan import ClusterPlan, plan_cluster
 from .quotas import pool_needs, quota_warnings
 from .rollout import hook_heartbeat_seconds
@@ -161,6 +161,8 @@ class GpuSpotCluster(pulumi.ComponentResource):
         # Each pool's hook holds its terminating nodes for the pool's drain timeout.
         self.hook_heartbeats = {pool.name: hook_heartbeat_seconds(pool.drain_timeout, handler.heartbeat_timeout_seconds)
                                 for pool in settings.pools} if handler.enabled else {}
+        # Before the groups, which depend on the handler's queue, rules and IAM: deleted after them.
+        self.termination_handler = self._termination_handler(tags, child) if handler.enabled else None
         self.node_groups = {
             pool.name: NodeGroup(pool.name, NodeGroupArgs(
                 pool=pool,
@@ -175,9 +177,14 @@ class GpuSpotCluster(pulumi.ComponentResource):
                 tags=tags,
                 image_cache_snapshot_gib=args.facts.snapshots.get(pool.image_cache.snapshot_id) or 0
                 if pool.image_cache else 0,
+                depends_on=self.termination_handler.outlives_groups if self.termination_handler else (),
             ), opts=child)
             for pool in settings.pools
         }
+        if self.termination_handler:
+            # By ASG key, so a hook keeps its name when other groups change.
+            self.termination_handler.add_hooks({key: asg for group in self.node_groups.values()
+                                                for key, asg in group.asgs.items()})
         self.cluster.add_coredns(after=[self.node_groups[settings.general_pool.name]])
         self._add_addons(tags, child)
         self.register_outputs(self.outputs())
@@ -239,22 +246,25 @@ class GpuSpotCluster(pulumi.ComponentResource):
                 for pool in settings.gpu_pools if pool.warm_nodes]
         if warm:
             WarmNodes("warm-nodes", WarmNodesArgs(pools=warm, image=PAUSE_IMAGE, provider=cluster.provider), opts=child)
-        if settings.termination_handler.enabled:
-            NodeTerminationHandler("node-termination-handler", NodeTerminationHandlerArgs(
-                cluster_name=cluster.name,
-                region=settings.region,
-                image=settings.termination_handler.image,
-                provider=cluster.provider,
-                # By ASG key, so a hook keeps its name when other groups change.
-                asgs={key: asg for group in self.node_groups.values() for key, asg in group.asgs.items()},
-                heartbeat_timeout_seconds=settings.termination_handler.heartbeat_timeout_seconds,
-                hook_heartbeats={key: self.hook_heartbeats[pool.name] for pool in settings.pools if pool.drain_timeout
-                                 for key in self.node_groups[pool.name].asgs},
-                general_pool=general.name,
-                general_pool_taints=general.taints,
-                pod_identity_agent=cluster.pod_identity_agent,
-                tags=tags,
-            ), opts=child)
+
+    def _termination_handler(self, tags: Mapping[str, str], child: pulumi.ResourceOptions) -> NodeTerminationHandler:
+        """The handler, without hooks yet (`add_hooks` once the groups exist); each pool's drain
+        timeout set for its groups' keys, which `asg_plans` names before the groups exist."""
+        settings, cluster = self.settings, self.cluster
+        return NodeTerminationHandler("node-termination-handler", NodeTerminationHandlerArgs(
+            cluster_name=cluster.name,
+            region=settings.region,
+            image=settings.termination_handler.image,
+            provider=cluster.provider,
+            heartbeat_timeout_seconds=settings.termination_handler.heartbeat_timeout_seconds,
+            hook_heartbeats={plan.key: self.hook_heartbeats[pool.name] for pool in settings.pools if pool.drain_timeout
+                             for plan in asg_plans(cluster.name, pool, self.plan.pool_zones[pool.name])},
+            general_pool=settings.general_pool.name,
+            general_pool_taints=settings.general_pool.taints,
+            pod_identity_agent=cluster.pod_identity_agent,
+            tags=tags,
+            control_plane=cluster.eks_cluster,
+        ), opts=child)
 
     def _autoscaled_pool(self, pool: str, gpu: bool) -> AutoscaledPool:
         """The pool's Spot groups and On-Demand fallback groups, for the priority expander."""

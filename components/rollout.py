@@ -143,8 +143,21 @@ def hook_heartbeat_seconds(drain_timeout: str, default_seconds: int) -> int:
 
 def handler_drain_seconds(hook_heartbeats: list[int]) -> int:
     """The handler's own drain limit (NODE_TERMINATION_GRACE_PERIOD): long enough for the longest
-    hook, never below the Spot warning. Each hook still ends its own node's wait."""
+    hook (give it every heartbeat a hook may have, the default one included), never below the Spot
+    warning. Each hook still ends its own node's wait."""
     return max([SPOT_WARNING_SECONDS, *hook_heartbeats])
+
+
+# What the AWS provider allows a group's deletion by default (group.go, Timeouts.Delete: 10 minutes):
+# scale to zero, wait until every instance is gone, delete the group.
+GROUP_DELETE_MINUTES = 10
+
+
+def group_delete_timeout(hook_heartbeat_seconds: int) -> str:
+    """The delete timeout of a group whose TERMINATING hook holds each node up to
+    `hook_heartbeat_seconds` (all nodes at once, as the group scales to zero): that wait, plus the
+    provider's own 10 minutes for the rest."""
+    return f"{math.ceil(hook_heartbeat_seconds / 60) + GROUP_DELETE_MINUTES}m"
 
 
 # Minutes of one replacement step, for the estimates in docs/upgrades.md and at preview. Each rests on

@@ -143,8 +143,8 @@ def test_deployment_runs_queue_mode_on_general_nodes() -> None:
     assert env["AWS_REGION"] == "us-east-1"
     assert env["CHECK_TAG_BEFORE_DRAINING"] == "true"
     assert env["MANAGED_TAG"] == "aws-node-termination-handler/managed"
-    # The Spot warning while no pool sets a longer drain timeout (test_rollout.py).
-    assert env["NODE_TERMINATION_GRACE_PERIOD"] == "120"
+    # The hooks' default heartbeat while no pool sets a longer drain timeout (test_rollout.py).
+    assert env["NODE_TERMINATION_GRACE_PERIOD"] == "300"
     assert env["ENABLE_PROBES_SERVER"] == "true"
     assert env["NODE_NAME"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
     assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080}

@@ -13,6 +13,7 @@ from components.rollout import (
     BUSY_GPU_POOL_REFRESH,
     GENERAL_POOL_REFRESH,
     RefreshPolicy,
+    group_delete_timeout,
     refresh_policy,
     rollout_minutes,
 )
@@ -206,6 +207,60 @@ def test_a_pools_drain_timeout_sets_its_hooks_and_the_handlers_drain_limit() -> 
     hooks = {h.inputs["autoscalingGroupName"]: h.inputs["heartbeatTimeout"] for h in run.of_type(HOOK)}
     assert {hooks[g.inputs["name"]] for g in groups(run, "gpu")} == {3600}
     assert {hooks[g.inputs["name"]] for g in groups(run, "idle")} == {300}
+
+
+def handler_env(run: ProgramRun) -> dict[str, Any]:
+    deployment = run.one("kubernetes:apps/v1:Deployment", "node-termination-handler-deployment")
+    return {e["name"]: e.get("value") for e in deployment.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_the_handlers_drain_limit_covers_the_default_heartbeat() -> None:
+    # No pool sets a drain timeout: every hook holds its node the default heartbeat, 600 s here.
+    run = cached("heartbeat-600", {"nodeTerminationHandler": {"heartbeatTimeoutSeconds": 600}, "gpuPools": [GPU]})
+    assert {h.inputs["heartbeatTimeout"] for h in run.of_type(HOOK)} == {600}
+    assert handler_env(run)["NODE_TERMINATION_GRACE_PERIOD"] == "600"
+    # A pool's shorter drain timeout does not shorten the limit the other pools' hooks need.
+    short = cached("short-drain", {"nodeTerminationHandler": {"heartbeatTimeoutSeconds": 600},
+                                   "gpuPools": [{**GPU, "drainTimeout": "1m"}]})
+    assert handler_env(short)["NODE_TERMINATION_GRACE_PERIOD"] == "600"
+    # Never below the 2-minute Spot warning.
+    assert handler_env(cached("heartbeat-60", {"nodeTerminationHandler": {"heartbeatTimeoutSeconds": 60}}))[
+        "NODE_TERMINATION_GRACE_PERIOD"] == "120"
+
+
+# 6. Deleting a group waits for its nodes' drains, with the handler still there.
+
+def test_each_group_may_take_its_hooks_heartbeat_plus_ten_minutes_to_delete() -> None:
+    run = busy_run()
+    for pool, heartbeat in {"general": 300, "gpu": 3600, "idle": 300}.items():
+        for group in groups(run, pool):
+            assert group.delete_timeout == f"{heartbeat // 60 + 10}m", group.name
+    assert group_delete_timeout(7200) == "130m" and group_delete_timeout(30) == "11m"
+    # Without the handler there is no hook to wait for: the provider's own 10 minutes.
+    assert {g.delete_timeout for g in cached("no-handler", {"nodeTerminationHandler": {"enabled": False}}).of_type(ASG)} \
+        == {""}
+
+
+def test_the_handlers_queue_rules_and_iam_are_deleted_after_every_group() -> None:
+    run = busy_run()
+    handler = run.one("eks-gpu-spot:addons:NodeTerminationHandler")
+    mine = run.descendants_of(handler)
+    kept = {r.urn for r in mine if r.type in {
+        "aws:sqs/queue:Queue", "aws:sqs/queuePolicy:QueuePolicy", "aws:cloudwatch/eventRule:EventRule",
+        "aws:cloudwatch/eventTarget:EventTarget", "aws:iam/role:Role", "aws:iam/policy:Policy",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment"}}
+    assert len(kept) == 2 + 4 * 2 + 3
+    # Pulumi deletes what depends on a resource before it: each group goes first.
+    for group in run.of_type(ASG):
+        assert kept <= set(group.depends_on), group.name
+    # The Kubernetes objects go with the control plane, never before it; hooks with their groups.
+    control_plane = run.one("eks:index:Cluster")
+    for resource in mine:
+        if resource.type.startswith("kubernetes:"):
+            assert resource.deleted_with == control_plane.urn, resource.name
+    # The association waits for the Pod Identity agent, a minute after the control plane: no group waits for it.
+    association = next(r for r in mine if r.type == "aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert not any(association.urn in g.depends_on for g in run.of_type(ASG))
 
 
 REFUSED = [

@@ -291,7 +291,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             name, cluster_name=args.cluster_name, service_account=NAME,
             policy=policy,
             description=f"Cluster Autoscaler of EKS cluster {args.cluster_name}",
-            pod_identity_agent=args.pod_identity_agent, tags=args.tags, parent=self)
+            pod_identity_agent=args.pod_identity_agent, tags=args.tags, parent=self).association
 
         before_deployment: list[pulumi.Resource] = [
             association, *service_account_with_cluster_role(name, NAME, APP, cluster_role_manifest(), k8s_opts)]

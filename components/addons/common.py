@@ -9,6 +9,7 @@ through unchanged.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -175,9 +176,18 @@ def kubernetes_object(resource_name: str, manifest: Mapping[str, Any],
     raise ValueError(f"no typed resource for kind {kind}")
 
 
+@dataclass(frozen=True)
+class PodIdentity:
+    """A service account's AWS identity: its IAM `role`, the role's managed `policy` and their
+    `attachment` (`iam`), and the Pod Identity `association`."""
+
+    iam: tuple[pulumi.Resource, ...]
+    association: aws.eks.PodIdentityAssociation
+
+
 def pod_identity_role(name: str, *, cluster_name: str, service_account: str, policy: pulumi.Input[str],
                       description: str, pod_identity_agent: pulumi.Resource | None,
-                      tags: Mapping[str, str], parent: pulumi.Resource) -> aws.eks.PodIdentityAssociation:
+                      tags: Mapping[str, str], parent: pulumi.Resource) -> PodIdentity:
     """An IAM role for one kube-system service account, trusted by EKS Pod Identity only.
 
     The association waits for the Pod Identity agent and the role's policy, so a pod that waits
@@ -190,7 +200,7 @@ def pod_identity_role(name: str, *, cluster_name: str, service_account: str, pol
     # node roles never carry anything but the AWS node policies.
     managed = aws.iam.Policy(f"{name}-policy", policy=policy, description=description, tags=dict(tags), opts=child)
     role_policy = aws.iam.RolePolicyAttachment(f"{name}-policy", role=role.name, policy_arn=managed.arn, opts=child)
-    return aws.eks.PodIdentityAssociation(
+    return PodIdentity((role, managed, role_policy), aws.eks.PodIdentityAssociation(
         f"{name}-pod-identity",
         cluster_name=cluster_name,
         namespace=KUBE_SYSTEM,
@@ -198,4 +208,4 @@ def pod_identity_role(name: str, *, cluster_name: str, service_account: str, pol
         role_arn=role.arn,
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[role_policy, *([pod_identity_agent] if pod_identity_agent else [])]),
-    )
+    ))

@@ -197,25 +197,30 @@ class NodeTerminationHandlerArgs:
     - `image`: the handler image, a pinned v1.25.x.
     - `provider`: the Kubernetes provider of the cluster.
     - `asgs`: every ASG of the cluster, by a stable key used in resource names (e.g. the ASG name).
-      Each gets a TERMINATING lifecycle hook; its instances must carry `MANAGED_TAG`.
+      Each gets a TERMINATING lifecycle hook; its instances must carry `MANAGED_TAG`. Groups created
+      after the handler (so that they can depend on `outlives_groups`) get theirs from `add_hooks`.
     - `heartbeat_timeout_seconds`: how long a lifecycle hook waits for the handler.
     - `hook_heartbeats`: by ASG key, a heartbeat other than `heartbeat_timeout_seconds` (a pool's
-      drain timeout); the handler's drain limit follows the longest hook.
+      drain timeout); the handler's drain limit covers the longest of these and the default.
     - `general_pool`, `general_pool_taints`: where the handler runs, and the taints it tolerates there.
     - `pod_identity_agent`: the eks-pod-identity-agent add-on the association waits for.
+    - `control_plane`: the cluster's control plane (the `eks.Cluster`): the handler's Kubernetes
+      objects are deleted with it rather than before it, so the handler keeps draining nodes while
+      `pulumi destroy` deletes the groups.
     """
 
     cluster_name: str
     region: str
     image: str
     provider: pulumi.ProviderResource
-    asgs: Mapping[str, aws.autoscaling.Group]
+    asgs: Mapping[str, aws.autoscaling.Group] = field(default_factory=dict)
     heartbeat_timeout_seconds: int = 300
     hook_heartbeats: Mapping[str, int] = field(default_factory=dict)
     general_pool: str = "general"
     general_pool_taints: Sequence[Taint] = ()
     pod_identity_agent: pulumi.Resource | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    control_plane: pulumi.Resource | None = None
 
 
 class NodeTerminationHandler(pulumi.ComponentResource):
@@ -227,20 +232,30 @@ class NodeTerminationHandler(pulumi.ComponentResource):
     `termination_handler_policy` as its own managed policy, and its Pod Identity association; and in kube-system a
     ServiceAccount, ClusterRole and binding, and the Deployment (`deployment_manifest`).
 
-    Outputs: `queue_url`, `queue_arn`, `role_arn`.
+    A group deleted while the handler is gone terminates its nodes undrained once their hooks time
+    out. So groups should depend on `outlives_groups` (the queue, its policy, the rules and targets,
+    the IAM role and policy: all created within seconds, long before any group can be), which
+    Pulumi then deletes only after them; the Kubernetes objects go with `control_plane`.
+
+    Outputs: `queue_url`, `queue_arn`, `role_arn`, `outlives_groups`.
     """
 
     def __init__(self, name: str, args: NodeTerminationHandlerArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-gpu-spot:addons:NodeTerminationHandler", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
         tags = dict(args.tags)
+
+        self._name, self._args = name, args
+        # The handler's Kubernetes objects vanish with the cluster: `pulumi destroy` leaves them
+        # running until then instead of deleting them while the groups still drain.
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider, deleted_with=args.control_plane)
 
         self.queue = aws.sqs.Queue(f"{name}-queue", sqs_managed_sse_enabled=True,
                                    message_retention_seconds=MESSAGE_RETENTION_SECONDS, tags=tags, opts=child)
-        aws.sqs.QueuePolicy(f"{name}-queue-policy", queue_url=self.queue.url,
-                            policy=self.queue.arn.apply(lambda arn: to_json(queue_policy(arn))), opts=child)
+        self.outlives_groups: list[pulumi.Resource] = [self.queue, aws.sqs.QueuePolicy(
+            f"{name}-queue-policy", queue_url=self.queue.url,
+            policy=self.queue.arn.apply(lambda arn: to_json(queue_policy(arn))), opts=child)]
 
         for suffix, pattern in event_patterns(args.cluster_name).items():
             rule_resource = aws.cloudwatch.EventRule(
@@ -250,10 +265,44 @@ class NodeTerminationHandler(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            aws.cloudwatch.EventTarget(f"{name}-{suffix}", rule=rule_resource.name, arn=self.queue.arn, opts=child)
+            self.outlives_groups += [rule_resource, aws.cloudwatch.EventTarget(
+                f"{name}-{suffix}", rule=rule_resource.name, arn=self.queue.arn, opts=child)]
 
-        hooks = {key: args.hook_heartbeats.get(key, args.heartbeat_timeout_seconds) for key in args.asgs}
-        for key, asg in args.asgs.items():
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        policy = pulumi.Output.all(self.queue.arn, account).apply(lambda values: to_json(termination_handler_policy(
+            str(values[0]), args.cluster_name,
+            cluster_asgs_arn(partition_for_region(args.region), args.region, str(values[1]), args.cluster_name))))
+        identity = pod_identity_role(
+            name, cluster_name=args.cluster_name, service_account=NAME, policy=policy,
+            description=f"aws-node-termination-handler of EKS cluster {args.cluster_name}",
+            pod_identity_agent=args.pod_identity_agent, tags=args.tags, parent=self)
+        # Not the association: it waits for the Pod Identity agent add-on, a minute after the control
+        # plane, which would hold back every group's creation. Once it is deleted, the handler's
+        # session credentials stay valid until they expire (DeletePodIdentityAssociation).
+        self.outlives_groups += identity.iam
+
+        before_deployment: list[pulumi.Resource] = [
+            identity.association, *service_account_with_cluster_role(name, NAME, APP, cluster_role_manifest(), k8s_opts)]
+        self.deployment = kubernetes_object(
+            f"{name}-deployment",
+            deployment_manifest(args.image, self.queue.url, args.region, args.general_pool, args.general_pool_taints,
+                                handler_drain_seconds([args.heartbeat_timeout_seconds,
+                                                       *args.hook_heartbeats.values()])),
+            pulumi.ResourceOptions(parent=self, provider=args.provider, deleted_with=args.control_plane,
+                                   depends_on=before_deployment))
+        self.add_hooks(args.asgs)
+
+        self.queue_url = self.queue.url
+        self.queue_arn = self.queue.arn
+        self.role_arn = identity.association.role_arn
+        self.register_outputs({"queue_url": self.queue_url, "queue_arn": self.queue_arn, "role_arn": self.role_arn})
+
+    def add_hooks(self, asgs: Mapping[str, aws.autoscaling.Group]) -> None:
+        """A TERMINATING lifecycle hook on each of `asgs` (by ASG key, as `NodeTerminationHandlerArgs.asgs`),
+        with its heartbeat from `hook_heartbeats`, else `heartbeat_timeout_seconds`."""
+        name, args = self._name, self._args
+        hooks = {key: args.hook_heartbeats.get(key, args.heartbeat_timeout_seconds) for key in asgs}
+        for key, asg in asgs.items():
             # The group is created with this same hook (NodeGroup's initial lifecycle hooks), but it
             # only keeps it from its creation on: this resource gives groups created before that their
             # hook, and keeps every hook's heartbeat current (Terraform never updates initial hooks).
@@ -270,25 +319,3 @@ class NodeTerminationHandler(pulumi.ComponentResource):
                 heartbeat_timeout=hooks[key],
                 opts=pulumi.ResourceOptions(parent=self, deleted_with=asg),
             )
-
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        policy = pulumi.Output.all(self.queue.arn, account).apply(lambda values: to_json(termination_handler_policy(
-            str(values[0]), args.cluster_name,
-            cluster_asgs_arn(partition_for_region(args.region), args.region, str(values[1]), args.cluster_name))))
-        association = pod_identity_role(
-            name, cluster_name=args.cluster_name, service_account=NAME, policy=policy,
-            description=f"aws-node-termination-handler of EKS cluster {args.cluster_name}",
-            pod_identity_agent=args.pod_identity_agent, tags=args.tags, parent=self)
-
-        before_deployment: list[pulumi.Resource] = [
-            association, *service_account_with_cluster_role(name, NAME, APP, cluster_role_manifest(), k8s_opts)]
-        self.deployment = kubernetes_object(
-            f"{name}-deployment",
-            deployment_manifest(args.image, self.queue.url, args.region, args.general_pool, args.general_pool_taints,
-                                handler_drain_seconds(list(args.hook_heartbeats.values()))),
-            pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=before_deployment))
-
-        self.queue_url = self.queue.url
-        self.queue_arn = self.queue.arn
-        self.role_arn = association.role_arn
-        self.register_outputs({"queue_url": self.queue_url, "queue_arn": self.queue_arn, "role_arn": self.role_arn})
