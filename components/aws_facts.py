@@ -38,12 +38,14 @@ class Subnet:
 @dataclass(frozen=True)
 class DeployedCluster:
     """The stack's EKS cluster as it runs now: its Kubernetes `version`, and `subnets`, those of its
-    control plane (the program gives it every private and public subnet of a VPC it creates)."""
+    control plane (the program gives it every private and public subnet of a VPC it creates), and
+    `role_arn`, the control plane's IAM role."""
 
     name: str
     version: str
     vpc_id: str = ""
     subnets: tuple[Subnet, ...] = ()
+    role_arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def deployed_cluster(name: str) -> DeployedCluster | None:
     found = aws.eks.get_cluster(name=name)
     vpc_config = found.vpc_config
     return DeployedCluster(name, found.version, vpc_config.vpc_id,
-                           tuple(subnet(s) for s in vpc_config.subnet_ids or []))
+                           tuple(subnet(s) for s in vpc_config.subnet_ids or []), role_arn=found.role_arn)
 
 
 def recommended_ami_releases(settings: Settings, shapes: Mapping[str, InstanceShape]) -> dict[str, str | None]:

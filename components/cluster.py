@@ -90,6 +90,9 @@ class ClusterArgs:
     - `managed_addon_versions`: optional versions for vpcCni, kubeProxy, coredns, podIdentityAgent
       (unset: the EKS default for the cluster's Kubernetes version, read with `aws.eks.get_addon_version`).
     - `log_retention_days`: days CloudWatch keeps the control-plane logs (a CloudWatch retention value).
+    - `deployed_role_arn`: the IAM role of the control plane when it exists already
+      (`aws_facts.DeployedCluster.role_arn`): its key policy is then put before the control plane is
+      updated; empty for a new cluster (the policy follows the control plane).
     """
 
     name: str
@@ -106,6 +109,7 @@ class ClusterArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     ami_release_version: str = DEFAULT_AMI_RELEASE_VERSION
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    deployed_role_arn: str = ""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -115,7 +119,8 @@ class Cluster(pulumi.ComponentResource):
     encryption of Secrets, the control-plane log group with a retention, the `eks.Cluster`
     (API authentication mode, no access entries: each `NodeRole` has its own; no default node group,
     private endpoint, control-plane logs, no add-ons of its own), an inline policy on its cluster
-    role for the key (`cluster_role_key_policy`), the managed vpc-cni, kube-proxy and
+    role for the key (`cluster_role_key_policy`; before the control plane when the cluster exists,
+    `deployed_role_arn`, else after it), the managed vpc-cni, kube-proxy and
     eks-pod-identity-agent add-ons beside it, each at an explicit version (pinned, or the EKS default
     for the Kubernetes version, so they follow a minor upgrade), and a Kubernetes provider for the
     cluster. `add_coredns` adds the managed CoreDNS add-on once nodes exist.
@@ -157,6 +162,26 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        # The cluster role is pulumi-eks's own (`<name>-eksRole-role`): the control plane's role ARN
+        # is immutable, so giving it a role of ours would replace the cluster of every existing stack.
+        # Its key rights go on it as an inline policy. On a live cluster the role is known before
+        # anything runs, so the policy comes first and the control plane waits for it: an
+        # UpdateClusterVersion in the same `pulumi up` finds the rights in place (containers-roadmap
+        # #1533). A new cluster's role exists only with it: the policy follows. Same name and inputs
+        # either way, so a stack moving from one to the other sees no change.
+        def secrets_key_use(role: pulumi.Input[str]) -> aws.iam.RolePolicy:
+            return aws.iam.RolePolicy(
+                f"{name}-secrets-key-use",
+                role=role,
+                policy=self.secrets_key.arn.apply(lambda arn: to_json(cluster_role_key_policy(arn))),
+                opts=child,
+            )
+
+        before_control_plane: list[pulumi.Resource] = [self.log_group]
+        if args.deployed_role_arn:
+            self.secrets_key_use = secrets_key_use(role_name_of_arn(args.deployed_role_arn))
+            before_control_plane.append(self.secrets_key_use)
+
         self.eks_cluster = eks.Cluster(
             control_plane_logical_name(name),
             name=args.name,
@@ -187,7 +212,7 @@ class Cluster(pulumi.ComponentResource):
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             create_oidc_provider=False,
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection, depends_on=[self.log_group]),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection, depends_on=before_control_plane),
         )
 
         self.name = args.name
@@ -201,16 +226,9 @@ class Cluster(pulumi.ComponentResource):
         self.node_security_group_id = self.eks_cluster.node_security_group_id
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
 
-        # The cluster role is pulumi-eks's own (`<name>-eksRole-role`): the control plane's role ARN
-        # is immutable, so giving it a role of ours would replace the cluster of every existing stack.
-        # Its key rights go on it as an inline policy, after the control plane.
         self.cluster_role_arn: pulumi.Output[str] = self.eks_cluster.eks_cluster.apply(lambda c: c.role_arn)
-        aws.iam.RolePolicy(
-            f"{name}-secrets-key-use",
-            role=self.cluster_role_arn.apply(role_name_of_arn),
-            policy=self.secrets_key.arn.apply(lambda arn: to_json(cluster_role_key_policy(arn))),
-            opts=child,
-        )
+        if not args.deployed_role_arn:
+            self.secrets_key_use = secrets_key_use(self.cluster_role_arn.apply(role_name_of_arn))
 
         # The networking add-ons that pulumi-eks used to create, now beside it: they wait for the
         # control plane only, and nothing waits for them. `aliases` name their old place (pulumi-eks

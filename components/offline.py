@@ -3,7 +3,7 @@
 No AWS account and no Pulumi CLI: `run_program` runs a program file (the project's `__main__.py`,
 or a library user's own) under Pulumi's mocks. `FakeAws` answers the invokes such programs make
 (zones with their IDs, what each zone offers, instance shapes from the instance catalog, an
-existing VPC, quotas, EKS clusters that exist already (their version and subnets), the managed
+existing VPC, quotas, EKS clusters that exist already (their version, subnets and role), the managed
 add-ons' default versions, AMIs and their releases in SSM, the caller's account, region and
 partition) for the stack's own region, and
 fakes pulumi-eks's remote `eks:index:Cluster` outputs, including the `eksCluster` resource
@@ -127,7 +127,8 @@ class FakeAws:
     - `quotas`: EC2 vCPU quota code -> value, or QUOTA_UNREADABLE (default GENEROUS_QUOTA_VCPUS).
     - `clusters`: EKS clusters that exist already, name -> Kubernetes version (default: none), on
       the subnets `cluster_subnets` (name -> subnet IDs; `deployed` makes both from a run), whose
-      tags are `subnet_tags`.
+      tags are `subnet_tags`, with the IAM role `cluster_roles` (name -> ARN; default pulumi-eks's
+      role of a component of the cluster's name).
     - managed add-ons: the default versions of `ADDON_DEFAULT_VERSIONS`.
     - `recommended_ami_release`: the release SSM recommends (default: the package's pinned one);
       every release up to it has its AMIs (`fake_ami_id`), a later one is not found; None: the
@@ -152,6 +153,7 @@ class FakeAws:
     recommended_ami_release: str | None = DEFAULT_AMI_RELEASE_VERSION
     cluster_subnets: Mapping[str, Sequence[str]] = field(default_factory=dict)
     subnet_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    cluster_roles: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.zones is None:
@@ -176,6 +178,8 @@ class FakeAws:
             subnet_vpcs={**self.subnet_vpcs, **dict.fromkeys(created, vpc_id)},
             subnet_cidrs={**self.subnet_cidrs, **{i: s.inputs["cidrBlock"] for i, s in created.items()}},
             subnet_tags={**self.subnet_tags, **{i: dict(s.inputs.get("tags") or {}) for i, s in created.items()}},
+            cluster_roles={**self.cluster_roles,
+                           name: self.eks_cluster_state(control_plane.name, control_plane.inputs)["roleArn"]},
         )
 
     def arn(self, service: str, resource: str) -> str:
@@ -214,7 +218,9 @@ class FakeAws:
             return {}, [("name", f"ResourceNotFoundException: No cluster found for name: {name}.")]
         subnet_ids = list(self.cluster_subnets.get(name, ()))
         vpc_id = next((self.subnet_vpcs.get(s, FAKE_VPC_ID) for s in subnet_ids), FAKE_VPC_ID)
-        return {**self.eks_cluster_state(name, {"name": name, "version": self.clusters[name]}), "id": name,
+        state = self.eks_cluster_state(name, {"name": name, "version": self.clusters[name]})
+        state["roleArn"] = self.cluster_roles.get(name, state["roleArn"])
+        return {**state, "id": name,
                 "status": "ACTIVE", "platformVersion": "eks.1",
                 "vpcConfig": {"subnetIds": subnet_ids, "vpcId": vpc_id, "securityGroupIds": [],
                               "clusterSecurityGroupId": "sg-0c1a2b3c4d5e6f701", "endpointPrivateAccess": True,

@@ -146,6 +146,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
             ami_release_version=settings.cluster.ami_release_version,
             log_retention_days=settings.cluster.log_retention_days,
             tags=tags,
+            deployed_role_arn=args.facts.deployed_cluster.role_arn if args.facts.deployed_cluster else "",
         ), opts=child)
 
         # The node roles' access entries wait for the control plane (its name output), and used to

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 from unittest import mock
 
@@ -15,6 +16,7 @@ from components.addons.cluster_autoscaler import DESCRIBE_ACTIONS
 from components.logs import CLOUDWATCH_RETENTION_DAYS, check_retention_days
 from config import ConfigError, config_strings, parse_settings
 from tests.harness import ACCOUNT, REGION, ROOT, ProgramRun, Registered, run_program, stack_config
+from tests.urn_snapshot import config_of, run_stack
 
 DEV = stack_config(ROOT / "Pulumi.dev.yaml")
 PROD = stack_config(ROOT / "Pulumi.prod.yaml")
@@ -215,6 +217,34 @@ def test_the_cluster_role_may_use_the_secrets_key_and_nothing_else_gets_looser()
     assert {"kms:ListGrants", "kms:DescribeKey"} <= set(admin["Action"]) and "Condition" not in admin
     assert {"kms:Encrypt", "kms:Decrypt"} <= set(use["Action"]) and use["Condition"]["StringEquals"]["kms:ViaService"]
     assert len(statements(key_policy(run))) == 3
+
+
+def secrets_key_use(run: ProgramRun) -> Registered:
+    (policy,) = [p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-secrets-key-use")]
+    return policy
+
+
+@pytest.mark.parametrize("version", ["1.35", "1.36"])
+def test_on_a_live_cluster_the_key_rights_come_before_the_control_plane_unchanged(version: str) -> None:
+    first = run_stack("dev")
+    assert first.one("eks:index:Cluster").inputs["version"] == "1.35"
+    # Deployed, then the next `pulumi up`, with or without a version update in it.
+    later = run_stack("dev", {**config_of("dev"), "eks-gpu-spot:kubernetesVersion": version},
+                      aws=first.aws.deployed(first))
+    assert ("aws:eks/getCluster:getCluster", {"name": "eks-gpu-spot-dev"}) in later.invokes
+    before, after = secrets_key_use(first), secrets_key_use(later)
+    # The same resource with the same inputs: no diff when a stack moves from one order to the other.
+    assert (after.urn, after.inputs, after.parent) == (before.urn, before.inputs, before.parent)
+    control_plane = later.one("eks:index:Cluster")
+    assert after.urn in control_plane.depends_on
+    assert not any("eksCluster" in d or d == control_plane.urn for d in after.depends_on)
+    # A new cluster's role exists only with it: there the policy follows the control plane.
+    assert before.urn not in first.one("eks:index:Cluster").depends_on
+    # The live role as EKS reports it (get_cluster's roleArn), not a name the program guessed.
+    other_role = "arn:aws:iam::123456789012:role/renamed-by-hand"
+    renamed = run_stack("dev", aws=replace(first.aws.deployed(first),
+                                           cluster_roles={"eks-gpu-spot-dev": other_role}))
+    assert secrets_key_use(renamed).inputs["role"] == "renamed-by-hand"
 
 
 # 3. Control-plane logs.
