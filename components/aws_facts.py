@@ -1,6 +1,7 @@
 """Facts read from AWS at preview time: zones with their IDs, what each zone offers, instance
 shapes, an existing VPC's CIDRs and subnets, the EC2 vCPU quotas the pools draw on, the stack's
-cluster as deployed (its Kubernetes version and subnets), and the recommended AMI releases. `read`
+cluster as deployed (its Kubernetes version, subnets, role and managed add-ons' builds, with the
+builds EKS publishes for the configured minor on a minor step), and the recommended AMI releases. `read`
 gathers all the program needs; the checks against them are pure (`plan.py`)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from . import instance_catalog as catalog
 from . import quotas as ec2_quotas
 from .errors import Checks, InvalidValueError
 from .node_template import InstanceShape
-from .settings import ExistingVpcSettings, Settings
+from .settings import MANAGED_ADDON_NAMES, ExistingVpcSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,24 @@ class Subnet:
 class DeployedCluster:
     """The stack's EKS cluster as it runs now: its Kubernetes `version`, and `subnets`, those of its
     control plane (the program gives it every private and public subnet of a VPC it creates), and
-    `role_arn`, the control plane's IAM role."""
+    `role_arn`, the control plane's IAM role; `addon_versions`: EKS add-on name -> the build it runs,
+    for the managed add-ons that exist."""
 
     name: str
     version: str
     vpc_id: str = ""
     subnets: tuple[Subnet, ...] = ()
     role_arn: str = ""
+    addon_versions: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AddonBuilds:
+    """What EKS publishes of one add-on for one Kubernetes minor: its `default` build
+    (`aws.eks.get_addon_version`, most_recent false) and its `newest`."""
+
+    default: str
+    newest: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,8 @@ class AwsFacts:
     # and the tags of each it finds.
     snapshots: Mapping[str, int | None] = field(default_factory=dict)
     snapshot_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # On a minor step: each running managed add-on's builds for the configured minor (by EKS name).
+    addon_builds: Mapping[str, AddonBuilds] = field(default_factory=dict)
 
     @property
     def deployed_kubernetes_version(self) -> str | None:
@@ -127,14 +141,42 @@ def subnet(subnet_id: str) -> Subnet:
 
 
 def deployed_cluster(name: str) -> DeployedCluster | None:
-    """The EKS cluster `name` (its Kubernetes minor and subnets), or None when the region has none
-    of that name (a first `pulumi up`)."""
+    """The EKS cluster `name` (its Kubernetes minor, subnets, role and managed add-ons' builds), or
+    None when the region has none of that name (a first `pulumi up`)."""
     if name not in (aws.eks.get_clusters().names or []):
         return None
     found = aws.eks.get_cluster(name=name)
     vpc_config = found.vpc_config
     return DeployedCluster(name, found.version, vpc_config.vpc_id,
-                           tuple(subnet(s) for s in vpc_config.subnet_ids or []), role_arn=found.role_arn)
+                           tuple(subnet(s) for s in vpc_config.subnet_ids or []), role_arn=found.role_arn,
+                           addon_versions=addon_versions(name, MANAGED_ADDON_NAMES.values()))
+
+
+def addon_versions(cluster_name: str, addon_names: Iterable[str]) -> dict[str, str]:
+    """The build each of the cluster's managed add-ons runs; one that does not exist is left out
+    (the invoke fails: the data source finds no such add-on)."""
+    found: dict[str, str] = {}
+    for addon_name in addon_names:
+        try:
+            found[addon_name] = aws.eks.get_addon(addon_name=addon_name, cluster_name=cluster_name).addon_version
+        except Exception:  # noqa: BLE001 a failed invoke raises a plain Exception (pulumi.runtime.invoke)
+            continue
+    return found
+
+
+def addon_builds(kubernetes_version: str, addon_names: Iterable[str]) -> dict[str, AddonBuilds]:
+    """Each add-on's default and newest build for a Kubernetes minor; one EKS has none for is left
+    out (the invoke fails), and then takes the default that `Cluster` reads itself."""
+    found: dict[str, AddonBuilds] = {}
+    for addon_name in addon_names:
+        try:
+            default, newest = (aws.eks.get_addon_version(addon_name=addon_name, kubernetes_version=kubernetes_version,
+                                                         most_recent=most_recent).version
+                               for most_recent in (False, True))
+        except Exception:  # noqa: BLE001 a failed invoke raises a plain Exception (pulumi.runtime.invoke)
+            continue
+        found[addon_name] = AddonBuilds(default, newest)
+    return found
 
 
 def recommended_ami_releases(settings: Settings, shapes: Mapping[str, InstanceShape]) -> dict[str, str | None]:
@@ -215,8 +257,11 @@ def read(settings: Settings) -> AwsFacts:
     quota_values, quota_errors = service_quotas(ec2_quotas.quotas_to_read(settings.pools))
     shapes = instance_shapes(types)
     snapshot_gib, snapshot_tags = snapshots(p.image_cache.snapshot_id for p in settings.pools if p.image_cache)
+    deployed = deployed_cluster(settings.cluster.name)
+    minor = settings.cluster.kubernetes_version
+    builds = addon_builds(minor, deployed.addon_versions) if deployed and deployed.version != minor else {}
     return AwsFacts(region=settings.region, zones=tuple(availability_zones()), shapes=shapes,
                     offerings=offered, vpc_cidrs=vpc_cidrs, subnets=subnets, quotas=quota_values,
-                    quota_read_errors=quota_errors, deployed_cluster=deployed_cluster(settings.cluster.name),
+                    quota_read_errors=quota_errors, deployed_cluster=deployed,
                     recommended_ami_releases=recommended_ami_releases(settings, shapes),
-                    snapshots=snapshot_gib, snapshot_tags=snapshot_tags)
+                    snapshots=snapshot_gib, snapshot_tags=snapshot_tags, addon_builds=builds)

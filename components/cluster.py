@@ -89,6 +89,8 @@ class ClusterArgs:
     - `ami_release_version`: the nodes' EKS AMI release, such as "v20260714", or `recommended`.
     - `managed_addon_versions`: optional versions for vpcCni, kubeProxy, coredns, podIdentityAgent
       (unset: the EKS default for the cluster's Kubernetes version, read with `aws.eks.get_addon_version`).
+      `GpuSpotCluster` passes the builds `addon_versions.resolve_addon_versions` chose (a live
+      add-on keeps its build on its minor).
     - `log_retention_days`: days CloudWatch keeps the control-plane logs (a CloudWatch retention value).
     - `deployed_role_arn`: the IAM role of the control plane when it exists already
       (`aws_facts.DeployedCluster.role_arn`): its key policy is then put before the control plane is

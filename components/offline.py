@@ -129,7 +129,10 @@ class FakeAws:
       the subnets `cluster_subnets` (name -> subnet IDs; `deployed` makes both from a run), whose
       tags are `subnet_tags`, with the IAM role `cluster_roles` (name -> ARN; default pulumi-eks's
       role of a component of the cluster's name).
-    - managed add-ons: the default versions of `ADDON_DEFAULT_VERSIONS`.
+    - managed add-ons: each minor's default builds `addon_defaults` (default `ADDON_DEFAULT_VERSIONS`)
+      and newest builds `addon_newest` (minor -> add-on -> build; default: the default build); the
+      builds each cluster runs, `addons` (cluster -> add-on -> build; `deployed` records a run's),
+      any other add-on is not found.
     - `recommended_ami_release`: the release SSM recommends (default: the package's pinned one);
       every release up to it has its AMIs (`fake_ami_id`), a later one is not found; None: the
       `recommended` parameters cannot be read (AccessDenied), the release-specific ones can.
@@ -154,6 +157,9 @@ class FakeAws:
     cluster_subnets: Mapping[str, Sequence[str]] = field(default_factory=dict)
     subnet_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     cluster_roles: Mapping[str, str] = field(default_factory=dict)
+    addon_defaults: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: ADDON_DEFAULT_VERSIONS)
+    addon_newest: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    addons: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.zones is None:
@@ -180,6 +186,8 @@ class FakeAws:
             subnet_tags={**self.subnet_tags, **{i: dict(s.inputs.get("tags") or {}) for i, s in created.items()}},
             cluster_roles={**self.cluster_roles,
                            name: self.eks_cluster_state(control_plane.name, control_plane.inputs)["roleArn"]},
+            addons={**self.addons, name: {a.inputs["addonName"]: a.inputs["addonVersion"]
+                                          for a in run.of_type("aws:eks/addon:Addon")}},
         )
 
     def arn(self, service: str, resource: str) -> str:
@@ -209,6 +217,7 @@ class FakeAws:
             "aws:eks/getClusters:getClusters": lambda _args: {"id": self.region, "names": list(self.clusters)},
             "aws:eks/getCluster:getCluster": self._cluster,
             "aws:eks/getAddonVersion:getAddonVersion": self._addon_version,
+            "aws:eks/getAddon:getAddon": self._addon,
             "aws:ebs/getSnapshot:getSnapshot": self._snapshot,
         }
 
@@ -227,12 +236,25 @@ class FakeAws:
                               "endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}}
 
     def _addon_version(self, args: dict[str, Any]) -> Any:
-        name, minor = args["addonName"], args["kubernetesVersion"]
-        version = ADDON_DEFAULT_VERSIONS.get(minor, {}).get(name)
+        name, minor, most_recent = args["addonName"], args["kubernetesVersion"], bool(args.get("mostRecent"))
+        version = self.addon_defaults.get(minor, {}).get(name)
         if version is None:
             return {}, [("kubernetesVersion", f"no version of add-on {name} found for Kubernetes {minor}")]
-        return {"id": name, "addonName": name, "kubernetesVersion": minor, "mostRecent": bool(args.get("mostRecent")),
+        if most_recent:
+            version = self.addon_newest.get(minor, {}).get(name, version)
+        return {"id": name, "addonName": name, "kubernetesVersion": minor, "mostRecent": most_recent,
                 "region": self.region, "version": version}
+
+    def _addon(self, args: dict[str, Any]) -> Any:
+        cluster, name = args["clusterName"], args["addonName"]
+        version = self.addons.get(cluster, {}).get(name)
+        if version is None:
+            # The data source's words when DescribeAddon finds nothing (ResourceNotFoundException).
+            return {}, [("addonName", f"reading EKS Add-On ({cluster}:{name}): couldn't find resource")]
+        return {"id": f"{cluster}:{name}", "addonName": name, "addonVersion": version, "clusterName": cluster,
+                "arn": self.arn("eks", f"addon/{cluster}/{name}/00000000-0000-0000-0000-000000000000"),
+                "configurationValues": "", "createdAt": "2026-07-01T00:00:00Z", "modifiedAt": "2026-07-01T00:00:00Z",
+                "podIdentityAssociations": [], "serviceAccountRoleArn": "", "region": self.region, "tags": {}}
 
     def _service_quota(self, args: dict[str, Any]) -> Any:
         code = args["quotaCode"]

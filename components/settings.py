@@ -47,7 +47,10 @@ DEFAULT_VPC_CIDR = "10.0.0.0/16"
 DEFAULT_AZ_COUNT = 3
 MAX_AZ_COUNT = 6  # the most standard zones a region has (us-east-1)
 NAT_MODES = ("single", "perAz")
-MANAGED_ADDONS = ("vpcCni", "kubeProxy", "coredns", "podIdentityAgent")
+# The EKS name of each managed add-on, by its `managed_addon_versions` key.
+MANAGED_ADDON_NAMES = {"vpcCni": "vpc-cni", "kubeProxy": "kube-proxy", "coredns": "coredns",
+                       "podIdentityAgent": "eks-pod-identity-agent"}
+MANAGED_ADDONS = tuple(MANAGED_ADDON_NAMES)
 # Cluster Autoscaler expanders this project configures (the first is the default).
 EXPANDERS = ("priority,least-waste", "least-waste", "priority")
 # Tags the program adds to every resource besides the user's (see platform.py).

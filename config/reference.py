@@ -126,7 +126,9 @@ ROWS: list[Row] = [
      "EKS deletion protection and Pulumi `protect` on the control plane"),
     ("managedAddonVersions", "object", lambda: shown(dict(CLUSTER.managed_addon_versions)),
      "versions of the EKS add-ons " + ", ".join(f"`{a}`" for a in MANAGED_ADDONS)
-     + " such as `v1.19.2-eksbuild.1`; unset: the EKS default for the cluster version"),
+     + " such as `v1.19.2-eksbuild.1`; unset: the build an add-on runs while the cluster keeps its minor, the new "
+     "minor's EKS default on an upgrade, the EKS default for a new add-on "
+     "([upgrades](upgrades.md#managed-add-on-builds))"),
     ("vpcCidr", "CIDR", lambda: shown(NEW_VPC.vpc_cidr),
      "CIDR of a new VPC, /16 to /22; refused with `existingVpcId`. Preview warns, naming the key that sets it, "
      "when a node subnet cannot hold its zone's pools at their maximum (every ENI of each node full of addresses)"),

@@ -4,16 +4,21 @@ add-ons and launch templates, then groups."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from components.addon_versions import addon_version, build_key
+from components.aws_facts import AddonBuilds
 from components.errors import InvalidValueError
 from components.offline import ADDON_DEFAULT_VERSIONS
 from components.plan import check_version_step
 from tests.harness import ProgramRun, Registered, assert_refused, run_program
+from tests.urn_snapshot import config_of, run_stack
 
 CLUSTER = "eks-gpu-spot-test"
+DEV_CLUSTER = "eks-gpu-spot-dev"
 GPU_WITH_MINIMUM = {"gpuPools": [{"name": "gpu", "instanceTypes": ["g5.xlarge"], "minSizePerAz": 1}]}
 ADDONS = {"vpc-cni": "vpcCni", "kube-proxy": "kubeProxy", "coredns": "coredns", "eks-pod-identity-agent": "podIdentityAgent"}
 
@@ -112,6 +117,132 @@ def test_a_pinned_version_wins_and_nothing_is_asked_for_it() -> None:
     assert addon_versions(run)["coredns"] == ADDON_DEFAULT_VERSIONS["1.36"]["coredns"]
     asked = {args["addonName"] for token, args in run.invokes if token == "aws:eks/getAddonVersion:getAddonVersion"}
     assert "kube-proxy" not in asked
+
+
+# 2b. Which build each live add-on keeps (addon_versions.py): the rule, then the program.
+
+BUILDS_136 = AddonBuilds(default="v1.20.1-eksbuild.3", newest="v1.21.1-eksbuild.1")
+
+
+@pytest.mark.parametrize(("pinned", "live", "step", "expected"), [
+    # A pin always wins, on a step or not, over a live build older or newer.
+    ("v1.19.2-eksbuild.1", "v1.21.0-eksbuild.1", False, "v1.19.2-eksbuild.1"),
+    ("v1.19.2-eksbuild.1", "v1.20.0-eksbuild.1", True, "v1.19.2-eksbuild.1"),
+    # On its minor a live build stays: older than AWS's default now, or newer (pulumi-eks's mostRecent).
+    (None, "v1.18.0-eksbuild.1", False, "v1.18.0-eksbuild.1"),
+    (None, "v1.21.0-eksbuild.1", False, "v1.21.0-eksbuild.1"),
+    # On a minor step: older moves to the new default, newer stays while the new minor has builds that new.
+    (None, "v1.19.5-eksbuild.2", True, "v1.20.1-eksbuild.3"),
+    (None, "v1.20.1-eksbuild.3", True, "v1.20.1-eksbuild.3"),
+    (None, "v1.21.0-eksbuild.1", True, "v1.21.0-eksbuild.1"),
+    (None, "v1.21.1-eksbuild.1", True, "v1.21.1-eksbuild.1"),
+    (None, "v1.22.0-eksbuild.1", True, "v1.20.1-eksbuild.3"),
+    # Not running yet: the EKS default of the cluster's minor (None: `Cluster` reads it).
+    (None, None, False, None),
+    (None, None, True, None),
+])
+def test_the_addon_version_rule(pinned: str | None, live: str | None, step: bool, expected: str | None) -> None:
+    assert addon_version(pinned=pinned, live=live, minor_step=step, builds=BUILDS_136 if step else None) == expected
+
+
+def test_builds_compare_by_number() -> None:
+    assert build_key("v1.20.10-eksbuild.2") == (1, 20, 10, 2) and build_key("latest") is None
+    assert build_key("v1.20.10-eksbuild.2") > build_key("v1.20.9-eksbuild.30")  # type: ignore[operator]
+
+
+_deployed: dict[str, ProgramRun] = {}
+
+
+def first_up() -> ProgramRun:
+    """The dev stack (Kubernetes 1.35) as deployed by this release."""
+    if "dev" not in _deployed:
+        _deployed["dev"] = run_stack("dev")
+    return _deployed["dev"]
+
+
+def next_up(version: str = "1.35", live: dict[str, str] | None = None, config: dict[str, Any] | None = None,
+            **facts: Any) -> ProgramRun:
+    """The next `pulumi up` of the deployed dev stack, its add-ons running `live` (default: what the
+    first up set), `facts` overriding other FakeAws fields."""
+    first = first_up()
+    aws = first.aws.deployed(first)
+    if live is not None:
+        aws = replace(aws, addons={DEV_CLUSTER: {**aws.addons[DEV_CLUSTER], **live}})
+    return run_stack("dev", {**config_of("dev"), "eks-gpu-spot:kubernetesVersion": version, **(config or {})},
+                     aws=replace(aws, **facts), catch_errors=True)
+
+
+def bumped_defaults(minor: str) -> dict[str, dict[str, str]]:
+    return {**ADDON_DEFAULT_VERSIONS, minor: {**ADDON_DEFAULT_VERSIONS[minor], "vpc-cni": "v1.20.2-eksbuild.1",
+                                              "kube-proxy": "v1.35.9-eksbuild.1", "coredns": "v1.14.4-eksbuild.1"}}
+
+
+def test_live_addons_are_read_and_kept_when_aws_changes_its_default() -> None:
+    again = next_up(addon_defaults=bumped_defaults("1.35"))
+    assert again.error is None
+    asked = {args["addonName"] for token, args in again.invokes if token == "aws:eks/getAddon:getAddon"}
+    assert asked == set(ADDONS)
+    assert all(args["clusterName"] == DEV_CLUSTER for token, args in again.invokes if token == "aws:eks/getAddon:getAddon")
+    assert addon_versions(again) == addon_versions(first_up()) == ADDON_DEFAULT_VERSIONS["1.35"]
+    # Nothing asks for a default while the cluster stays on its minor.
+    assert not [t for t, _ in again.invokes if t == "aws:eks/getAddonVersion:getAddonVersion"]
+
+
+def test_addons_pulumi_eks_left_on_newer_builds_are_never_downgraded() -> None:
+    most_recent = {"vpc-cni": "v1.21.1-eksbuild.1", "kube-proxy": "v1.35.9-eksbuild.2"}
+    assert addon_versions(next_up(live=most_recent)) == {**ADDON_DEFAULT_VERSIONS["1.35"], **most_recent}
+    # One the cluster lacks (a failed read) is created at the default.
+    without_coredns = first_up().aws.deployed(first_up())
+    without_coredns = replace(without_coredns, addons={DEV_CLUSTER: {
+        k: v for k, v in without_coredns.addons[DEV_CLUSTER].items() if k != "coredns"}})
+    run = run_stack("dev", aws=without_coredns)
+    assert addon_versions(run)["coredns"] == ADDON_DEFAULT_VERSIONS["1.35"]["coredns"]
+
+
+def test_a_minor_step_moves_each_addon_to_the_new_default_unless_its_build_is_newer_and_compatible() -> None:
+    newest = {"1.36": {"vpc-cni": "v1.21.1-eksbuild.1"}}
+    run = next_up("1.36", live={"vpc-cni": "v1.21.0-eksbuild.1"}, addon_newest=newest)
+    assert run.error is None
+    versions = addon_versions(run)
+    assert versions["kube-proxy"] == ADDON_DEFAULT_VERSIONS["1.36"]["kube-proxy"]
+    assert versions["vpc-cni"] == "v1.21.0-eksbuild.1"
+    assert ("managed add-on vpc-cni: keeps v1.21.0-eksbuild.1 on Kubernetes 1.36: newer than the minor's default build "
+            "v1.20.1-eksbuild.3, not newer than its newest v1.21.1-eksbuild.1") in [m for s, m in run.logs if s == "info"]
+    asked = [args for token, args in run.invokes if token == "aws:eks/getAddonVersion:getAddonVersion"]
+    assert {(a["addonName"], a["kubernetesVersion"], a["mostRecent"]) for a in asked} == {
+        (name, "1.36", most_recent) for name in ADDONS for most_recent in (False, True)}
+    # A build newer than anything the new minor offers is not compatible with it: the default.
+    assert addon_versions(next_up("1.36", live={"vpc-cni": "v1.21.0-eksbuild.1"}))["vpc-cni"] == "v1.20.1-eksbuild.3"
+
+
+def test_a_vpc_cni_jump_of_more_than_one_minor_is_not_made_and_preview_gives_the_step() -> None:
+    run = next_up("1.36", live={"vpc-cni": "v1.18.5-eksbuild.1"})
+    assert run.error is None
+    assert addon_versions(run)["vpc-cni"] == "v1.18.5-eksbuild.1"
+    warnings = [m for s, m in run.logs if s == "warning"]
+    assert ("managed add-on vpc-cni: Kubernetes 1.36's default build v1.20.1-eksbuild.3 is 2 minors from the running "
+            "v1.18.5-eksbuild.1, and EKS moves vpc-cni one minor at a time, so it stays on v1.18.5-eksbuild.1 for now: "
+            "pin a v1.19 build first (`pulumi config set --path 'managedAddonVersions.vpcCni' <build>`; `aws eks "
+            "describe-addon-versions --addon-name vpc-cni --kubernetes-version 1.36` lists them) and `pulumi up`, then "
+            "v1.20.1-eksbuild.3") in warnings
+    # One minor is a move EKS makes: no warning.
+    near = next_up("1.36", live={"vpc-cni": "v1.19.5-eksbuild.1"})
+    assert addon_versions(near)["vpc-cni"] == "v1.20.1-eksbuild.3"
+    assert not any("vpc-cni" in m for s, m in near.logs if s == "warning")
+
+
+def test_a_vpc_cni_pin_more_than_one_minor_from_the_live_build_is_refused_and_one_minor_deploys() -> None:
+    far = next_up(live={"vpc-cni": "v1.18.5-eksbuild.1"}, config={
+        "eks-gpu-spot:managedAddonVersions": {"vpcCni": "v1.20.1-eksbuild.3"}})
+    assert_refused(far, "eks-gpu-spot:managedAddonVersions.vpcCni",
+                   "the cluster runs vpc-cni v1.18.5-eksbuild.1, 2 minors away, and EKS moves vpc-cni one minor at a "
+                   "time: pin a v1.19 build first")
+    down = next_up(live={"vpc-cni": "v1.21.0-eksbuild.1"}, config={
+        "eks-gpu-spot:managedAddonVersions": {"vpcCni": "v1.19.2-eksbuild.1"}})
+    assert_refused(down, "eks-gpu-spot:managedAddonVersions.vpcCni", "pin a v1.20 build first")
+    near = next_up(live={"vpc-cni": "v1.18.5-eksbuild.1"}, config={
+        "eks-gpu-spot:managedAddonVersions": {"vpcCni": "v1.19.2-eksbuild.1"}})
+    assert near.error is None and addon_versions(near)["vpc-cni"] == "v1.19.2-eksbuild.1"
 
 
 # 3. The order of an upgrade: control plane first, nodes last.

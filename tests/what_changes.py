@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from components.offline import FakeAws, ProgramRun, Registered, run_program, stack_config
+from components.offline import ADDON_DEFAULT_VERSIONS, FakeAws, ProgramRun, Registered, run_program, stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "upgrades.md"
@@ -222,8 +222,8 @@ def _without(*keys: str, then: Callable[[Config], Config] = lambda c: c) -> Call
 
 @dataclass(frozen=True)
 class Scenario:
-    """`keys` changed by `apply`; or, with `later`, the same config run again once AWS's facts
-    changed so (`FakeAws` fields)."""
+    """`keys` changed by `apply`; or, with `later`, the same config run again once it is deployed
+    and AWS's facts changed so (`FakeAws` fields)."""
 
     keys: str
     change: str
@@ -331,6 +331,9 @@ SCENARIOS = [
              later={"not_offered": {"us-east-1b": {"g5.xlarge", "g6.xlarge"}}}),
     Scenario("(AWS)", "another zone starts offering them, or stops", later={"not_offered": {
         z: {"g5.xlarge", "g6.xlarge"} for z in ("us-east-1a", "us-east-1f")}}),
+    Scenario("(AWS)", "changes an add-on's default build", later={"addon_defaults": {
+        **ADDON_DEFAULT_VERSIONS, "1.35": {**ADDON_DEFAULT_VERSIONS["1.35"], "vpc-cni": "v1.20.2-eksbuild.1",
+                                           "kube-proxy": "v1.35.4-eksbuild.1"}}}),
 ]
 
 
@@ -353,8 +356,9 @@ def facts() -> FakeAws:
 def outcome(scenario: Scenario, base: ProgramRun, config: Config) -> Outcome:
     aws = facts()
     if scenario.later:
+        # The stack is deployed, then AWS changes.
         before = run(scenario.apply(config), aws)
-        after = run(scenario.apply(config), replace(aws, **scenario.later))
+        after = run(scenario.apply(config), replace(aws.deployed(before), **scenario.later))
     elif scenario.start:
         before = run(scenario.start(config), aws)
         after = run(scenario.apply(scenario.start(config)), aws)
