@@ -5,6 +5,7 @@ add-ons and launch templates, then groups."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from components.addon_versions import addon_version, build_key
 from components.aws_facts import AddonBuilds
 from components.errors import InvalidValueError
 from components.offline import ADDON_DEFAULT_VERSIONS
+from components.offline import run_program as run_offline
 from components.plan import check_version_step
 from tests.harness import ProgramRun, Registered, assert_refused, run_program
 from tests.urn_snapshot import config_of, run_stack
@@ -243,6 +245,24 @@ def test_a_vpc_cni_pin_more_than_one_minor_from_the_live_build_is_refused_and_on
     near = next_up(live={"vpc-cni": "v1.18.5-eksbuild.1"}, config={
         "eks-gpu-spot:managedAddonVersions": {"vpcCni": "v1.19.2-eksbuild.1"}})
     assert near.error is None and addon_versions(near)["vpc-cni"] == "v1.19.2-eksbuild.1"
+
+
+LIBRARY_CLUSTER = """
+from components.cluster import Cluster, ClusterArgs
+cluster = Cluster("lib", ClusterArgs(name="lib", kubernetes_version="1.36", vpc_id="vpc-0a1b2c3d4e5f67890",
+                                     private_subnet_ids=["subnet-0a1b2c3d4e5f6a7b8", "subnet-0a1b2c3d4e5f6a7b9"],
+                                     managed_addon_versions={"coredns": "v1.14.3-eksbuild.9"}))
+cluster.add_coredns(after=[])
+"""
+
+
+def test_a_library_cluster_given_no_versions_gets_the_eks_defaults(tmp_path: Path) -> None:
+    main = tmp_path / "__main__.py"
+    main.write_text(LIBRARY_CLUSTER)
+    run = run_offline({"aws:region": "us-east-1"}, main=main, project="lib", stack="test")
+    assert addon_versions(run) == {**ADDON_DEFAULT_VERSIONS["1.36"], "coredns": "v1.14.3-eksbuild.9"}
+    # `Cluster` reads no live add-on: that is the platform's (aws_facts.read).
+    assert not [t for t, _ in run.invokes if t == "aws:eks/getAddon:getAddon"]
 
 
 # 3. The order of an upgrade: control plane first, nodes last.
