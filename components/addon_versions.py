@@ -7,7 +7,8 @@ from the live builds (`aws_facts.DeployedCluster.addon_versions`):
 - a pin (`managed_addon_versions`) always wins;
 - a live add-on keeps its build while the cluster stays on its minor: never downgraded (stacks whose
   add-ons pulumi-eks created run its `mostRecent` builds), never moved because AWS changed its default;
-- on a minor step, each live add-on moves to the new minor's default build (`aws.eks.get_addon_version`,
+- on a minor step (the add-on's build was chosen for another minor: its `ADDON_MINOR_TAG`), each live
+  add-on moves to the new minor's default build (`aws.eks.get_addon_version`,
   most_recent false), unless its build is already newer and still compatible: not newer than the new
   minor's newest build. `aws eks describe-addon-versions --kubernetes-version <minor>` lists the
   compatible builds (their `compatibilities[].clusterVersion`), newest first; the provider's invoke
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from .aws_facts import AddonBuilds
 from .errors import InvalidValueError
@@ -67,18 +69,34 @@ def addon_version(*, pinned: str | None, live: str | None, minor_step: bool, bui
     return builds.default
 
 
-def resolve_addon_versions(pins: Mapping[str, str], live: Mapping[str, str], deployed_minor: str | None,
-                           minor: str, builds: Mapping[str, AddonBuilds]) -> tuple[dict[str, str], list[str], list[str]]:
+@dataclass(frozen=True)
+class AddonPlan:
+    """What `resolve_addon_versions` decided: `versions` (by `managed_addon_versions` key; a key left
+    out takes the EKS default), `held` (key -> the Kubernetes minor the build it keeps was chosen for,
+    for an add-on that cannot follow this step yet), and what preview says (`notes`, `warnings`)."""
+
+    versions: dict[str, str]
+    held: dict[str, str]
+    notes: list[str]
+    warnings: list[str]
+
+
+def resolve_addon_versions(pins: Mapping[str, str], live: Mapping[str, str], live_minors: Mapping[str, str],
+                           minor: str, builds: Mapping[str, AddonBuilds]) -> AddonPlan:
     """The version of each managed add-on (by `managed_addon_versions` key; a key left out takes the
-    EKS default of `minor`), and what preview should say (notes, warnings). `live` and `builds` (of
-    `minor`, read on a minor step) are by EKS add-on name. Refuses (`managed_addon_versions.vpcCni`)
-    a pin EKS would refuse."""
-    minor_step = deployed_minor is not None and deployed_minor != minor
+    EKS default of `minor`), and what preview should say (notes, warnings). `live` (the builds that
+    run), `live_minors` (the Kubernetes minor each was chosen for: `DeployedCluster.addon_minor`) and
+    `builds` (of `minor`, read for the add-ons that step) are by EKS add-on name. An add-on steps when
+    its build was chosen for another minor than `minor`, also when an earlier `pulumi up` moved the
+    control plane and stopped before the add-ons. Refuses (`managed_addon_versions.vpcCni`) a pin EKS
+    would refuse."""
     versions: dict[str, str] = {}
+    held: dict[str, str] = {}
     notes: list[str] = []
     warnings: list[str] = []
     for key, name in MANAGED_ADDON_NAMES.items():
         running, pinned, published = live.get(name), pins.get(key), builds.get(name)
+        minor_step = running is not None and live_minors.get(name, minor) != minor
         version = addon_version(pinned=pinned, live=running, minor_step=minor_step, builds=published)
         if version is None:
             continue
@@ -95,11 +113,12 @@ def resolve_addon_versions(pins: Mapping[str, str], live: Mapping[str, str], dep
                             f"the running {running}, and EKS moves {name} one minor at a time, so it stays on {running} "
                             f"for now: {steps}")
             version = running
+            held[key] = live_minors.get(name, minor)
         elif published and minor_step and not pinned and version == running and newer(version, published.default):
             notes.append(f"managed add-on {name}: keeps {running} on Kubernetes {minor}: newer than the minor's default "
                          f"build {published.default}, not newer than its newest {published.newest}")
         versions[key] = version
-    return versions, notes, warnings
+    return AddonPlan(versions, held, notes, warnings)
 
 
 def _next_minor(running: str, target: str) -> str:

@@ -16,7 +16,7 @@ from . import instance_catalog as catalog
 from . import quotas as ec2_quotas
 from .errors import Checks, InvalidValueError
 from .node_template import InstanceShape
-from .settings import MANAGED_ADDON_NAMES, ExistingVpcSettings, Settings
+from .settings import ADDON_MINOR_TAG, MANAGED_ADDON_NAMES, ExistingVpcSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class DeployedCluster:
     """The stack's EKS cluster as it runs now: its Kubernetes `version`, and `subnets`, those of its
     control plane (the program gives it every private and public subnet of a VPC it creates), and
     `role_arn`, the control plane's IAM role; `addon_versions`: EKS add-on name -> the build it runs,
-    for the managed add-ons that exist."""
+    for the managed add-ons that exist; `addon_minors`: add-on name -> the Kubernetes minor its build
+    was chosen for (its `ADDON_MINOR_TAG`), for those that carry it."""
 
     name: str
     version: str
@@ -49,6 +50,12 @@ class DeployedCluster:
     subnets: tuple[Subnet, ...] = ()
     role_arn: str = ""
     addon_versions: Mapping[str, str] = field(default_factory=dict)
+    addon_minors: Mapping[str, str] = field(default_factory=dict)
+
+    def addon_minor(self, addon_name: str) -> str:
+        """The Kubernetes minor the add-on's build was chosen for: its tag, else (an add-on from before
+        the tag) the cluster's own minor."""
+        return self.addon_minors.get(addon_name, self.version)
 
 
 @dataclass(frozen=True)
@@ -147,21 +154,27 @@ def deployed_cluster(name: str) -> DeployedCluster | None:
         return None
     found = aws.eks.get_cluster(name=name)
     vpc_config = found.vpc_config
+    versions, minors = live_addons(name, MANAGED_ADDON_NAMES.values())
     return DeployedCluster(name, found.version, vpc_config.vpc_id,
                            tuple(subnet(s) for s in vpc_config.subnet_ids or []), role_arn=found.role_arn,
-                           addon_versions=addon_versions(name, MANAGED_ADDON_NAMES.values()))
+                           addon_versions=versions, addon_minors=minors)
 
 
-def addon_versions(cluster_name: str, addon_names: Iterable[str]) -> dict[str, str]:
-    """The build each of the cluster's managed add-ons runs; one that does not exist is left out
-    (the invoke fails: the data source finds no such add-on)."""
-    found: dict[str, str] = {}
+def live_addons(cluster_name: str, addon_names: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The build each of the cluster's managed add-ons runs, and the Kubernetes minor it was chosen
+    for (its `ADDON_MINOR_TAG`, where it has one); an add-on that does not exist is left out (the
+    invoke fails: the data source finds no such add-on)."""
+    versions: dict[str, str] = {}
+    minors: dict[str, str] = {}
     for addon_name in addon_names:
         try:
-            found[addon_name] = aws.eks.get_addon(addon_name=addon_name, cluster_name=cluster_name).addon_version
+            found = aws.eks.get_addon(addon_name=addon_name, cluster_name=cluster_name)
         except Exception:  # noqa: BLE001 a failed invoke raises a plain Exception (pulumi.runtime.invoke)
             continue
-    return found
+        versions[addon_name] = found.addon_version
+        if (found.tags or {}).get(ADDON_MINOR_TAG):
+            minors[addon_name] = found.tags[ADDON_MINOR_TAG]
+    return versions, minors
 
 
 def addon_builds(kubernetes_version: str, addon_names: Iterable[str]) -> dict[str, AddonBuilds]:
@@ -259,7 +272,9 @@ def read(settings: Settings) -> AwsFacts:
     snapshot_gib, snapshot_tags = snapshots(p.image_cache.snapshot_id for p in settings.pools if p.image_cache)
     deployed = deployed_cluster(settings.cluster.name)
     minor = settings.cluster.kubernetes_version
-    builds = addon_builds(minor, deployed.addon_versions) if deployed and deployed.version != minor else {}
+    # The new minor's builds, read only when some add-on's build was chosen for another minor.
+    stepping = [a for a in deployed.addon_versions if deployed.addon_minor(a) != minor] if deployed else []
+    builds = addon_builds(minor, stepping) if stepping else {}
     return AwsFacts(region=settings.region, zones=tuple(availability_zones()), shapes=shapes,
                     offerings=offered, vpc_cidrs=vpc_cidrs, subnets=subnets, quotas=quota_values,
                     quota_read_errors=quota_errors, deployed_cluster=deployed,

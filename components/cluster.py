@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 from .connection import ClusterConnection
 from .iam import to_json
 from .logs import DEFAULT_LOG_RETENTION_DAYS, check_retention_days, control_plane_log_group_name
-from .settings import DEFAULT_LOG_TYPES, DEFAULT_PUBLIC_ACCESS_CIDRS, DEFAULT_SERVICE_CIDR
+from .settings import ADDON_MINOR_TAG, DEFAULT_LOG_TYPES, DEFAULT_PUBLIC_ACCESS_CIDRS, DEFAULT_SERVICE_CIDR
 from .versions import DEFAULT_AMI_RELEASE_VERSION
 
 # pulumi-eks names the control plane's IAM role `<logical name>-eksRole-role` and Pulumi appends an
@@ -91,6 +91,9 @@ class ClusterArgs:
       (unset: the EKS default for the cluster's Kubernetes version, read with `aws.eks.get_addon_version`).
       `GpuSpotCluster` passes the builds `addon_versions.resolve_addon_versions` chose (a live
       add-on keeps its build on its minor).
+    - `managed_addon_minors`: for an add-on whose build was chosen for another minor than
+      `kubernetes_version` (one held back from an upgrade), that minor; each add-on is tagged
+      `ADDON_MINOR_TAG` with its minor, so the next preview knows it has still to follow.
     - `log_retention_days`: days CloudWatch keeps the control-plane logs (a CloudWatch retention value).
     - `deployed_role_arn`: the IAM role of the control plane when it exists already
       (`aws_facts.DeployedCluster.role_arn`): its key policy is then put before the control plane is
@@ -108,6 +111,7 @@ class ClusterArgs:
     service_cidr: str = DEFAULT_SERVICE_CIDR
     deletion_protection: bool = False
     managed_addon_versions: Mapping[str, str] = field(default_factory=dict)
+    managed_addon_minors: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     ami_release_version: str = DEFAULT_AMI_RELEASE_VERSION
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
@@ -305,7 +309,10 @@ class Cluster(pulumi.ComponentResource):
             addon_name=addon_name,
             addon_version=version,
             preserve=preserve,
-            tags=dict(tags) if tags is not None else None,
+            # The minor this build was chosen for: the next preview knows whether the add-on still has
+            # to follow a control-plane upgrade (addon_versions.py).
+            tags={**(tags or {}),
+                  ADDON_MINOR_TAG: self._args.managed_addon_minors.get(version_key, self._args.kubernetes_version)},
             resolve_conflicts_on_create=RESOLVE_CONFLICTS_ON_CREATE,
             resolve_conflicts_on_update=RESOLVE_CONFLICTS_ON_UPDATE,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.eks_cluster, *after], aliases=aliases),

@@ -131,8 +131,8 @@ class FakeAws:
       role of a component of the cluster's name).
     - managed add-ons: each minor's default builds `addon_defaults` (default `ADDON_DEFAULT_VERSIONS`)
       and newest builds `addon_newest` (minor -> add-on -> build; default: the default build); the
-      builds each cluster runs, `addons` (cluster -> add-on -> build; `deployed` records a run's),
-      any other add-on is not found.
+      builds each cluster runs, `addons` (cluster -> add-on -> build; `deployed` records a run's) and
+      their `addon_tags` (cluster -> add-on -> tags); any other add-on is not found.
     - `recommended_ami_release`: the release SSM recommends (default: the package's pinned one);
       every release up to it has its AMIs (`fake_ami_id`), a later one is not found; None: the
       `recommended` parameters cannot be read (AccessDenied), the release-specific ones can.
@@ -160,6 +160,7 @@ class FakeAws:
     addon_defaults: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: ADDON_DEFAULT_VERSIONS)
     addon_newest: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     addons: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    addon_tags: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.zones is None:
@@ -188,6 +189,8 @@ class FakeAws:
                            name: self.eks_cluster_state(control_plane.name, control_plane.inputs)["roleArn"]},
             addons={**self.addons, name: {a.inputs["addonName"]: a.inputs["addonVersion"]
                                           for a in run.of_type("aws:eks/addon:Addon")}},
+            addon_tags={**self.addon_tags, name: {a.inputs["addonName"]: dict(a.inputs.get("tags") or {})
+                                                  for a in run.of_type("aws:eks/addon:Addon")}},
         )
 
     def arn(self, service: str, resource: str) -> str:
@@ -254,7 +257,8 @@ class FakeAws:
         return {"id": f"{cluster}:{name}", "addonName": name, "addonVersion": version, "clusterName": cluster,
                 "arn": self.arn("eks", f"addon/{cluster}/{name}/00000000-0000-0000-0000-000000000000"),
                 "configurationValues": "", "createdAt": "2026-07-01T00:00:00Z", "modifiedAt": "2026-07-01T00:00:00Z",
-                "podIdentityAssociations": [], "serviceAccountRoleArn": "", "region": self.region, "tags": {}}
+                "podIdentityAssociations": [], "serviceAccountRoleArn": "", "region": self.region,
+                "tags": dict(self.addon_tags.get(cluster, {}).get(name, {}))}
 
     def _service_quota(self, args: dict[str, Any]) -> Any:
         code = args["quotaCode"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from .addon_versions import resolve_addon_versions
+from .addon_versions import AddonPlan, resolve_addon_versions
 from .addons import (
     AutoscaledPool,
     ClusterAutoscaler,
@@ -76,13 +76,14 @@ def quota_warning_lines(settings: Settings, facts: AwsFacts, plan: ClusterPlan) 
     return quota_warnings(needs, unknown, facts.quotas, settings.region, facts.quota_read_errors)
 
 
-def managed_addon_versions(settings: Settings, facts: AwsFacts) -> tuple[dict[str, str], list[str], list[str]]:
+def managed_addon_versions(settings: Settings, facts: AwsFacts) -> AddonPlan:
     """`addon_versions.resolve_addon_versions` for the stack's cluster as it runs (none yet: every
     add-on unpinned takes the EKS default); fields are those of `Settings`."""
     deployed = facts.deployed_cluster
     with within("cluster"):
-        return resolve_addon_versions(settings.cluster.managed_addon_versions,
-                                      deployed.addon_versions if deployed else {}, deployed.version if deployed else None,
+        live = deployed.addon_versions if deployed else {}
+        return resolve_addon_versions(settings.cluster.managed_addon_versions, live,
+                                      {name: deployed.addon_minor(name) for name in live} if deployed else {},
                                       settings.cluster.kubernetes_version, facts.addon_builds)
 
 
@@ -124,13 +125,14 @@ class GpuSpotCluster(pulumi.ComponentResource):
         propagated_tags = managed_instance_tags() if settings.termination_handler.enabled else {}
         # Every check that needs AWS facts, before the component or any child exists.
         self.plan = plan_cluster(settings, args.facts, propagated_tags)
-        self.addon_versions, addon_notes, addon_warnings = managed_addon_versions(settings, args.facts)
+        addons = managed_addon_versions(settings, args.facts)
+        self.addon_versions = addons.versions
         super().__init__("eks-gpu-spot:index:GpuSpotCluster", name, None, opts)
-        for note in [*self.plan.notes, *addon_notes]:
+        for note in [*self.plan.notes, *addons.notes]:
             pulumi.log.info(note, resource=self)
         # Too little quota is allowed (it may be raised later), but never silent: the autoscaler only
         # backs off when EC2 refuses the launch.
-        for warning in [*quota_warning_lines(settings, args.facts, self.plan), *self.plan.warnings, *addon_warnings]:
+        for warning in [*quota_warning_lines(settings, args.facts, self.plan), *self.plan.warnings, *addons.warnings]:
             pulumi.log.warn(warning, resource=self)
         for warning in subnet_warnings(node_subnets(settings, args.facts, self.plan), settings.pools,
                                        args.facts.shapes, self.plan.pool_zones):
@@ -155,6 +157,7 @@ class GpuSpotCluster(pulumi.ComponentResource):
             service_cidr=settings.cluster.service_cidr,
             deletion_protection=settings.cluster.deletion_protection,
             managed_addon_versions=self.addon_versions,
+            managed_addon_minors=addons.held,
             ami_release_version=settings.cluster.ami_release_version,
             log_retention_days=settings.cluster.log_retention_days,
             tags=tags,

@@ -55,6 +55,9 @@ MANAGED_ADDONS = tuple(MANAGED_ADDON_NAMES)
 EXPANDERS = ("priority,least-waste", "least-waste", "priority")
 # Tags the program adds to every resource besides the user's (see platform.py).
 PROJECT_TAG = "eks-gpu-spot/cluster"
+# On each managed add-on: the Kubernetes minor its build was chosen for (addon_versions.py), so an
+# upgrade that stopped after the control plane moved still moves the add-ons at the next `pulumi up`.
+ADDON_MINOR_TAG = "eks-gpu-spot/kubernetes-version"
 
 CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
 _ADDON_VERSION = re.compile(r"v\d+\.\d+\.\d+-eksbuild\.\d+")

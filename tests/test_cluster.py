@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.cluster import legacy_access_entry_urn, legacy_kube_proxy_urn, legacy_vpc_cni_urn
+from components.settings import ADDON_MINOR_TAG
 from tests.harness import ROOT, ProgramRun, Registered, run_program, stack_config
 
 POOLS = {"gpuPools": [{"name": "gpu-a"}, {"name": "gpu-b", "instanceTypes": ["g6e.xlarge"]}]}
@@ -142,7 +143,9 @@ def test_networking_addons_move_from_their_pulumi_eks_urns(run: ProgramRun) -> N
     # What pulumi-eks set, so the move is no replacement.
     for name in ("vpc-cni", "kube-proxy"):
         assert addons[name].inputs["preserve"] is True
-        assert addons[name].inputs["tags"] == run.one("eks:index:Cluster").inputs["tags"]
+        # pulumi-eks's tags, and the minor the build was chosen for (addon_versions.py).
+        assert addons[name].inputs["tags"] == {**run.one("eks:index:Cluster").inputs["tags"],
+                                               ADDON_MINOR_TAG: run.one("eks:index:Cluster").inputs["version"]}
 
 
 def test_legacy_urns_under_the_engines_full_type_chain() -> None:

@@ -16,6 +16,7 @@ from components.errors import InvalidValueError
 from components.offline import ADDON_DEFAULT_VERSIONS
 from components.offline import run_program as run_offline
 from components.plan import check_version_step
+from components.settings import ADDON_MINOR_TAG
 from tests.harness import ProgramRun, Registered, assert_refused, run_program
 from tests.urn_snapshot import config_of, run_stack
 
@@ -217,10 +218,43 @@ def test_a_minor_step_moves_each_addon_to_the_new_default_unless_its_build_is_ne
     assert addon_versions(next_up("1.36", live={"vpc-cni": "v1.21.0-eksbuild.1"}))["vpc-cni"] == "v1.20.1-eksbuild.3"
 
 
+def addon_minor_tags(run: ProgramRun) -> dict[str, str]:
+    return {a.inputs["addonName"]: a.inputs["tags"][ADDON_MINOR_TAG] for a in run.of_type("aws:eks/addon:Addon")}
+
+
+def test_each_addon_is_tagged_with_the_minor_its_build_was_chosen_for() -> None:
+    assert addon_minor_tags(first_up()) == dict.fromkeys(ADDONS, "1.35")
+    upgraded = next_up("1.36")
+    assert addon_minor_tags(upgraded) == dict.fromkeys(ADDONS, "1.36")
+    # The upgraded stack's next up moves nothing and asks for no default.
+    again = run_stack("dev", {**config_of("dev"), "eks-gpu-spot:kubernetesVersion": "1.36"},
+                      aws=upgraded.aws.deployed(upgraded), catch_errors=True)
+    assert addon_versions(again) == addon_versions(upgraded) == ADDON_DEFAULT_VERSIONS["1.36"]
+    assert not [t for t, _ in again.invokes if t == "aws:eks/getAddonVersion:getAddonVersion"]
+
+
+def test_an_upgrade_that_stopped_after_the_control_plane_moves_the_addons_at_the_next_up() -> None:
+    # The control plane runs 1.36, but the add-ons kept the 1.35 builds (and tags) the first up set.
+    stopped = next_up("1.36", clusters={DEV_CLUSTER: "1.36"})
+    assert stopped.error is None
+    assert addon_versions(stopped) == ADDON_DEFAULT_VERSIONS["1.36"]
+    assert addon_minor_tags(stopped) == dict.fromkeys(ADDONS, "1.36")
+
+
+def test_addons_from_before_the_tag_follow_the_clusters_own_minor() -> None:
+    first = first_up()
+    untagged = replace(first.aws.deployed(first), addon_tags={})
+    kept = run_stack("dev", aws=untagged, catch_errors=True)
+    assert addon_versions(kept) == ADDON_DEFAULT_VERSIONS["1.35"]
+    assert not [t for t, _ in kept.invokes if t == "aws:eks/getAddonVersion:getAddonVersion"]
+
+
 def test_a_vpc_cni_jump_of_more_than_one_minor_is_not_made_and_preview_gives_the_step() -> None:
     run = next_up("1.36", live={"vpc-cni": "v1.18.5-eksbuild.1"})
     assert run.error is None
     assert addon_versions(run)["vpc-cni"] == "v1.18.5-eksbuild.1"
+    # It keeps the minor its build was chosen for, so the next up tries the step again.
+    assert addon_minor_tags(run)["vpc-cni"] == "1.35" and addon_minor_tags(run)["kube-proxy"] == "1.36"
     warnings = [m for s, m in run.logs if s == "warning"]
     assert ("managed add-on vpc-cni: Kubernetes 1.36's default build v1.20.1-eksbuild.3 is 2 minors from the running "
             "v1.18.5-eksbuild.1, and EKS moves vpc-cni one minor at a time, so it stays on v1.18.5-eksbuild.1 for now: "
