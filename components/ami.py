@@ -28,6 +28,12 @@ def check_ami_release_version(release_version: object) -> str:
     allowed = ("must be an EKS AMI release such as 'v20260714' (see the amazon-eks-ami releases), "
                f"or '{RECOMMENDED}' to follow SSM's recommended AMI at each `pulumi up`")
     text = validation.string("ami_release_version", release_version, allowed=allowed)
+    if not text.strip():
+        # Empty once meant "follow the recommended AMI", when that was the default.
+        raise InvalidValueError("ami_release_version", release_version,
+                                f"empty no longer means the recommended AMI: write '{RECOMMENDED}' to keep following "
+                                "SSM's recommended AMI at each `pulumi up`, a release such as 'v20260714' to pin one, "
+                                "or remove the key for the package's pinned release")
     if text != RECOMMENDED and not _RELEASE_VERSION.fullmatch(text):
         raise InvalidValueError("ami_release_version", release_version, allowed)
     return text
@@ -74,17 +80,30 @@ def published_release(value: str) -> str | None:
     return f"v{match[1]}" if match else None
 
 
-def newer_release_notes(release_version: str, recommended: Mapping[str, str | None]) -> list[str]:
-    """What to say at preview about the pinned `release_version` against the recommended releases
-    (`release_version` parameter -> its value, None when unreadable): one line when one is newer,
-    one line for parameters that could not be read."""
+def newer_release(release_version: str, recommended: Mapping[str, str | None]) -> tuple[str, str] | None:
+    """The newest recommended release (`release_version` parameter -> its value, None when unreadable)
+    when it is newer than the pinned `release_version`, with the parameters that recommend it; None
+    otherwise, and always with `recommended`."""
     if release_version == RECOMMENDED:
-        return []
+        return None
     newer = {name: published_release(value) for name, value in recommended.items() if value}
     newest = max((r for r in newer.values() if r and r > release_version), default=None)
+    if newest is None:
+        return None
+    return newest, ", ".join(sorted(name for name, release in newer.items() if release == newest))
+
+
+def newer_release_notes(release_version: str, recommended: Mapping[str, str | None], *,
+                        newer: bool = True) -> list[str]:
+    """What to say at preview about the pinned `release_version` against the recommended releases
+    (`release_version` parameter -> its value, None when unreadable): one line when one is newer
+    (unless `newer` is False: a warning says it), one line for parameters that could not be read."""
+    if release_version == RECOMMENDED:
+        return []
     notes = []
-    if newest:
-        which = ", ".join(sorted(name for name, release in newer.items() if release == newest))
+    found = newer_release(release_version, recommended)
+    if found and newer:
+        newest, which = found
         notes.append(f"AMI release {release_version} is pinned (amiReleaseVersion); {newest} is newer and recommended "
                      f"({which}). To move, `pulumi config set amiReleaseVersion {newest}` and review the preview: each "
                      "launch template's imageId changes and nothing else (docs/upgrades.md)")

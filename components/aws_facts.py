@@ -1,8 +1,8 @@
 """Facts read from AWS at preview time: zones with their IDs, what each zone offers, instance
 shapes, an existing VPC's CIDRs and subnets, the EC2 vCPU quotas the pools draw on, the stack's
-cluster as deployed (its Kubernetes version, subnets, role and managed add-ons' builds, with the
-builds EKS publishes for the configured minor on a minor step), and the recommended AMI releases. `read`
-gathers all the program needs; the checks against them are pure (`plan.py`)."""
+cluster as deployed (its Kubernetes version, subnets, Auto Scaling groups, role and managed add-ons'
+builds, with the builds EKS publishes for the configured minor on a minor step), and the recommended
+AMI releases. `read` gathers all the program needs; the checks against them are pure (`plan.py`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from . import ami
 from . import instance_catalog as catalog
 from . import quotas as ec2_quotas
 from .errors import Checks, InvalidValueError
-from .node_template import InstanceShape
+from .network import cluster_tag
+from .node_template import InstanceShape, ca_cluster_tag
 from .settings import ADDON_MINOR_TAG, MANAGED_ADDON_NAMES, ExistingVpcSettings, Settings
 
 
@@ -38,16 +39,21 @@ class Subnet:
 
 @dataclass(frozen=True)
 class DeployedCluster:
-    """The stack's EKS cluster as it runs now: its Kubernetes `version`, and `subnets`, those of its
-    control plane (the program gives it every private and public subnet of a VPC it creates), and
-    `role_arn`, the control plane's IAM role; `addon_versions`: EKS add-on name -> the build it runs,
-    for the managed add-ons that exist; `addon_minors`: add-on name -> the Kubernetes minor its build
-    was chosen for (its `ADDON_MINOR_TAG`), for those that carry it."""
+    """The stack's EKS cluster as it runs now: its Kubernetes `version`; `subnets`, those of its
+    control plane (the private and public subnets of the zones it was created in); `vpc_subnets`,
+    every subnet of its VPC tagged for the cluster (`kubernetes.io/cluster/<name>`: the node and
+    public subnets of a VPC this program creates, in every zone); `groups`, the names of the Auto
+    Scaling groups tagged for its autoscaler (`k8s.io/cluster-autoscaler/<name>`); `role_arn`, the
+    control plane's IAM role; `addon_versions`: EKS add-on name -> the build it runs, for the managed
+    add-ons that exist; `addon_minors`: add-on name -> the Kubernetes minor its build was chosen for
+    (its `ADDON_MINOR_TAG`), for those that carry it."""
 
     name: str
     version: str
     vpc_id: str = ""
     subnets: tuple[Subnet, ...] = ()
+    vpc_subnets: tuple[Subnet, ...] = ()
+    groups: frozenset[str] = frozenset()
     role_arn: str = ""
     addon_versions: Mapping[str, str] = field(default_factory=dict)
     addon_minors: Mapping[str, str] = field(default_factory=dict)
@@ -148,16 +154,26 @@ def subnet(subnet_id: str) -> Subnet:
 
 
 def deployed_cluster(name: str) -> DeployedCluster | None:
-    """The EKS cluster `name` (its Kubernetes minor, subnets, role and managed add-ons' builds), or
-    None when the region has none of that name (a first `pulumi up`)."""
+    """The EKS cluster `name` (its Kubernetes minor, its control plane's subnets, the subnets and
+    Auto Scaling groups tagged for it, its role and managed add-ons' builds), or None when the region
+    has none of that name (a first `pulumi up`)."""
     if name not in (aws.eks.get_clusters().names or []):
         return None
     found = aws.eks.get_cluster(name=name)
     vpc_config = found.vpc_config
     versions, minors = live_addons(name, MANAGED_ADDON_NAMES.values())
-    return DeployedCluster(name, found.version, vpc_config.vpc_id,
-                           tuple(subnet(s) for s in vpc_config.subnet_ids or []), role_arn=found.role_arn,
-                           addon_versions=versions, addon_minors=minors)
+    control_plane = tuple(subnet(s) for s in vpc_config.subnet_ids or [])
+    tagged = aws.ec2.get_subnets(filters=[
+        aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc_config.vpc_id]),
+        aws.ec2.GetSubnetsFilterArgs(name="tag-key", values=[cluster_tag(name)]),
+    ]).ids or []
+    read_already = {s.subnet_id: s for s in control_plane}
+    # pulumi-aws names DescribeAutoScalingGroups' data source getAmiIds (terraform's aws_autoscaling_groups).
+    groups = aws.autoscaling.get_ami_ids(filters=[
+        aws.autoscaling.GetAmiIdsFilterArgs(name="tag-key", values=[ca_cluster_tag(name)])]).names or []
+    return DeployedCluster(name, found.version, vpc_config.vpc_id, control_plane,
+                           tuple(read_already.get(s) or subnet(s) for s in tagged), frozenset(groups),
+                           role_arn=found.role_arn, addon_versions=versions, addon_minors=minors)
 
 
 def live_addons(cluster_name: str, addon_names: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:

@@ -3,9 +3,9 @@
 No AWS account and no Pulumi CLI: `run_program` runs a program file (the project's `__main__.py`,
 or a library user's own) under Pulumi's mocks. `FakeAws` answers the invokes such programs make
 (zones with their IDs, what each zone offers, instance shapes from the instance catalog, an
-existing VPC, quotas, EKS clusters that exist already (their version, subnets and role), the managed
-add-ons' default versions, AMIs and their releases in SSM, the caller's account, region and
-partition) for the stack's own region, and
+existing VPC, quotas, EKS clusters that exist already (their version, subnets, role and Auto
+Scaling groups), the managed add-ons' default versions, AMIs and their releases in SSM, the caller's
+account, region and partition) for the stack's own region, and
 fakes pulumi-eks's remote `eks:index:Cluster` outputs, including the `eksCluster` resource
 reference (see FIELD-NOTES). `eks-gpu-spot-render` writes what such a run registers
 (`render.py`); the project's tests assert on it.
@@ -127,12 +127,14 @@ class FakeAws:
     - `quotas`: EC2 vCPU quota code -> value, or QUOTA_UNREADABLE (default GENEROUS_QUOTA_VCPUS).
     - `clusters`: EKS clusters that exist already, name -> Kubernetes version (default: none), on
       the subnets `cluster_subnets` (name -> subnet IDs; `deployed` makes both from a run), whose
-      tags are `subnet_tags`, with the IAM role `cluster_roles` (name -> ARN; default pulumi-eks's
-      role of a component of the cluster's name).
+      tags are `subnet_tags` (any known subnet with the tags asked for answers a subnet search),
+      with the IAM role `cluster_roles` (name -> ARN; default pulumi-eks's role of a component of
+      the cluster's name).
     - managed add-ons: each minor's default builds `addon_defaults` (default `ADDON_DEFAULT_VERSIONS`)
       and newest builds `addon_newest` (minor -> add-on -> build; default: the default build); the
       builds each cluster runs, `addons` (cluster -> add-on -> build; `deployed` records a run's) and
       their `addon_tags` (cluster -> add-on -> tags); any other add-on is not found.
+    - `groups`: Auto Scaling groups that exist already, name -> tags (`deployed` records a run's).
     - `recommended_ami_release`: the release SSM recommends (default: the package's pinned one);
       every release up to it has its AMIs (`fake_ami_id`), a later one is not found; None: the
       `recommended` parameters cannot be read (AccessDenied), the release-specific ones can.
@@ -161,6 +163,7 @@ class FakeAws:
     addon_newest: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     addons: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     addon_tags: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
+    groups: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.zones is None:
@@ -171,9 +174,12 @@ class FakeAws:
         return list(self.zones or ())
 
     def deployed(self, run: ProgramRun) -> FakeAws:
-        """These facts once `run` is deployed: its EKS cluster exists, on the subnets the run gave it."""
+        """These facts once `run` is deployed: its EKS cluster exists, on the subnets the run gave it,
+        and so do its subnets and Auto Scaling groups."""
         control_plane = run.one("eks:index:Cluster")
         created = {f"{s.name}-id": s for s in run.of_type("aws:ec2/subnet:Subnet")}
+        groups = {g.inputs["name"]: {t["key"]: t["value"] for t in g.inputs.get("tags") or []}
+                  for g in run.of_type("aws:autoscaling/group:Group")}
         subnet_ids = [*control_plane.inputs["privateSubnetIds"], *(control_plane.inputs.get("publicSubnetIds") or [])]
         vpc_id = control_plane.inputs["vpcId"]
         name = control_plane.inputs["name"]
@@ -191,6 +197,7 @@ class FakeAws:
                                           for a in run.of_type("aws:eks/addon:Addon")}},
             addon_tags={**self.addon_tags, name: {a.inputs["addonName"]: dict(a.inputs.get("tags") or {})
                                                   for a in run.of_type("aws:eks/addon:Addon")}},
+            groups={**self.groups, **groups},
         )
 
     def arn(self, service: str, resource: str) -> str:
@@ -214,6 +221,8 @@ class FakeAws:
             "aws:ec2/getVpc:getVpc": self._vpc,
             "aws:ssm/getParameter:getParameter": self._ssm_parameter,
             "aws:ec2/getSubnet:getSubnet": self._subnet,
+            "aws:ec2/getSubnets:getSubnets": self._subnets,
+            "aws:autoscaling/getAmiIds:getAmiIds": self._groups,
             "aws:index/getCallerIdentity:getCallerIdentity": self._caller_identity,
             "aws:index/getPartition:getPartition": self._partition,
             "aws:index/getRegion:getRegion": self._region,
@@ -328,6 +337,18 @@ class FakeAws:
                 "cidrBlock": self.subnet_cidrs.get(subnet_id, default_cidr),
                 "tags": dict(self.subnet_tags.get(subnet_id, {}))}
 
+    def _subnets(self, args: dict[str, Any]) -> Any:
+        ids = [i for i in self.subnet_zones if _matches(args, {
+            "vpc-id": [self.subnet_vpcs.get(i, FAKE_VPC_ID)], "subnet-id": [i]}, self.subnet_tags.get(i, {}))]
+        return {"id": self.region, "ids": ids, "filters": args.get("filters") or []}
+
+    def _groups(self, args: dict[str, Any]) -> Any:
+        names = [n for n, tags in self.groups.items()
+                 if (not args.get("names") or n in args["names"]) and _matches(args, {}, tags)]
+        return {"id": self.region, "names": names, "arns": [self.arn(
+            "autoscaling", f"autoScalingGroup:00000000-0000-0000-0000-000000000000:autoScalingGroupName/{n}")
+                                                           for n in names]}
+
     def _caller_identity(self, _args: dict[str, Any]) -> Any:
         partition = partition_of(self.region)[0]
         return {"id": self.account, "accountId": self.account, "arn": f"arn:{partition}:iam::{self.account}:user/deployer",
@@ -376,6 +397,24 @@ class FakeAws:
             # pulumi-eks's own cluster role: `<logical name>-eksRole-role` plus Pulumi's suffix.
             "roleArn": f"arn:{partition_of(self.region)[0]}:iam::{self.account}:role/{name}-eksRole-role-7c1d2e3",
         }
+
+
+def _matches(args: Mapping[str, Any], fields: Mapping[str, Sequence[str]], tags: Mapping[str, str]) -> bool:
+    """Whether a resource with these filterable `fields` and `tags` passes every EC2-style filter of
+    `args` (`tag-key`, `tag:<key>`, or a field); a filter this fake does not know fails the invoke."""
+    for found in args.get("filters") or []:
+        name, values = found["name"], set(found["values"])
+        if name == "tag-key":
+            have = set(tags)
+        elif name.startswith("tag:"):
+            have = {tags[name[4:]]} if name[4:] in tags else set()
+        elif name in fields:
+            have = set(fields[name])
+        else:
+            raise AssertionError(f"the offline AWS does not answer the filter {name}")
+        if not have & values:
+            return False
+    return True
 
 
 def fake_ami_id(kubernetes_version: str, gpu: bool, architecture: str, release: str) -> str:

@@ -9,7 +9,9 @@ say (rollouts, a newer AMI release, a stack to pin).
 Zones and CIDRs come from config and stable facts only (docs/upgrades.md): the zones EKS supports
 that offer the general pool's types, in zone-ID order, unless `availability_zone_ids` pins them; CIDRs
 keyed by zone (`zones.py`). What a live cluster already runs on is never moved unless config says so:
-unpinned, its zones and CIDRs are kept, with a warning saying how to pin them.
+unpinned, its zones and CIDRs are kept, with a warning saying how to pin them; its control plane keeps
+the zones it was created in; a GPU pool's live group stays when its zone stops offering the pool's
+types.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .image_cache import FSR_DEFAULT_SNAPSHOTS_PER_REGION, SNAPSHOT_NOT_FOUND, c
 from .local_storage import DISABLED_MOUNT_SOCI_SINCE, local_storage_note, resolve_local_storage
 from .network import ELB_ROLE_TAG, INTERNAL_ELB_ROLE_TAG, subnet_tags
 from .node_template import InstanceShape
-from .nodegroup import check_node_group_tags, check_warm_nodes
+from .nodegroup import asg_plans, check_node_group_tags, check_warm_nodes
 from .pool_spec import NodePoolSpec, check_image_cache, check_pool_shapes
 from .rollout import refresh_policy, rollout_minutes
 from .settings import ExistingVpcSettings, NewVpcSettings, Settings
@@ -48,10 +50,12 @@ class ZoneSubnets:
 class ClusterPlan:
     """`zones`: the node subnets' zones, in subnet order (by name for a new VPC); `subnets`: each
     zone's CIDRs (a new VPC only); `pool_zones`: pool name -> the zone names whose subnets get an
-    Auto Scaling group of it; `notes` and `warnings`: what to tell at preview."""
+    Auto Scaling group of it; `control_plane_zones`: the zone names whose private and public subnets
+    the control plane gets; `notes` and `warnings`: what to tell at preview."""
 
     zones: tuple[Zone, ...]
     pool_zones: Mapping[str, tuple[str, ...]]
+    control_plane_zones: tuple[str, ...]
     subnets: tuple[ZoneSubnets, ...] = ()
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -128,17 +132,25 @@ def _words(zones: Iterable[Zone]) -> str:
     return ", ".join(f"{z.name} ({z.zone_id})" for z in zones)
 
 
+def _created_role(network: NewVpcSettings, subnet: Subnet) -> bool | None:
+    """Whether a live subnet is a public (True) or private (False) one of those this program creates:
+    tagged with its load-balancer role, inside the VPC CIDR of the config (with another CIDR the VPC
+    is replaced, and every subnet with it); None for any other subnet."""
+    public, private = (subnet.tags.get(tag) == "1" for tag in (ELB_ROLE_TAG, INTERNAL_ELB_ROLE_TAG))
+    inside = bool(subnet.cidr_block) and ipaddress.IPv4Network(subnet.cidr_block).subnet_of(
+        ipaddress.IPv4Network(network.vpc_cidr))
+    return public if public != private and inside else None
+
+
 def _deployed_subnets(network: NewVpcSettings, facts: AwsFacts) -> dict[tuple[str, bool], Subnet]:
-    """(zone ID, public) -> the subnet of that role the live cluster runs on, for the subnets this
-    program creates: tagged with their load-balancer role, inside the VPC CIDR of the config (with
-    another CIDR the VPC is replaced, and every subnet with it)."""
+    """(zone ID, public) -> the live subnet of that role, for the subnets this program creates: the
+    control plane's and the others tagged for the cluster (zones added after its creation)."""
     cluster = facts.deployed_cluster
-    vpc = ipaddress.IPv4Network(network.vpc_cidr)
     found: dict[tuple[str, bool], Subnet] = {}
-    for subnet in cluster.subnets if cluster else ():
-        public, private = (subnet.tags.get(tag) == "1" for tag in (ELB_ROLE_TAG, INTERNAL_ELB_ROLE_TAG))
-        if public != private and subnet.cidr_block and ipaddress.IPv4Network(subnet.cidr_block).subnet_of(vpc):
-            found[(subnet.zone.zone_id, public)] = subnet
+    for subnet in (*cluster.subnets, *cluster.vpc_subnets) if cluster else ():
+        public = _created_role(network, subnet)
+        if public is not None:
+            found.setdefault((subnet.zone.zone_id, public), subnet)
     return found
 
 
@@ -313,6 +325,59 @@ def _existing_vpc_zones(network: ExistingVpcSettings, facts: AwsFacts) -> tuple[
     return tuple(zones)
 
 
+def _live_control_plane_zones(settings: Settings, facts: AwsFacts) -> list[Zone]:
+    """The zones of the live control plane's subnets, when the plan keeps that control plane: none
+    before the first `pulumi up`, or when the cluster is replaced with its VPC (another VPC CIDR, or
+    a move between a new and an existing VPC)."""
+    cluster = facts.deployed_cluster
+    if cluster is None:
+        return []
+    network = settings.network
+    if isinstance(network, ExistingVpcSettings):
+        kept = list(cluster.subnets) if cluster.vpc_id == network.vpc_id else []
+    else:
+        kept = [s for s in cluster.subnets if _created_role(network, s) is not None]
+    return sorted({s.zone for s in kept}, key=lambda z: z.name)
+
+
+def _control_plane_zones(settings: Settings, facts: AwsFacts, zones: Sequence[Zone]) -> tuple[str, ...]:
+    """The names of the zones, among `zones` (those with subnets), whose subnets the control plane
+    gets: all of them for a cluster to create; for a live one, the zones it was created in.
+
+    EKS fixes a cluster's Availability Zones when it creates it. UpdateClusterConfig takes other
+    subnets, but "the subnets passed as an update must contain the same set of AZs as originally
+    passed when creating the cluster" (the EKS product manager on aws/containers-roadmap#170 when
+    subnet updates shipped, October 2023; the EKS user guide's subnet requirements say the same, and
+    #2258, open, asks for more). terraform-provider-aws, under pulumi-aws, updates the cluster's
+    `vpc_config.subnet_ids` in place (internal/service/eks/cluster.go, resourceClusterUpdate ->
+    updateVPCConfig, UpdateClusterConfig with the subnet IDs alone; the field is not ForceNew), so
+    another zone set passes preview and fails halfway through `pulumi up`. So a zone added later gets
+    node subnets and groups only, and removing a zone the control plane uses is refused here."""
+    live = _live_control_plane_zones(settings, facts)
+    if not live:
+        return tuple(dict.fromkeys(z.name for z in zones))
+    planned = {z.zone_id for z in zones}
+    gone = [z for z in live if z.zone_id not in planned]
+    if gone:
+        network = settings.network
+        reason = (f"the cluster's control plane runs in {_words(live)}, the zones it was created in, and EKS never "
+                  "moves a control plane to other zones: an update of its subnets must keep the same set of zones "
+                  "(UpdateClusterConfig; aws/containers-roadmap#2258), so removing "
+                  f"{_words(gone)} would fail halfway through `pulumi up`. ")
+        if isinstance(network, ExistingVpcSettings):
+            raise InvalidValueError("network.private_subnet_ids", list(network.private_subnet_ids), reason
+                                    + f"Keep a subnet of {', '.join(z.name for z in gone)} among the existing subnet "
+                                      "IDs, or recreate the cluster in the zones you want (another clusterName, or "
+                                      "a new stack)")
+        raise InvalidValueError("network.availability_zone_ids",
+                                list(network.availability_zone_ids) or [z.zone_id for z in zones], reason
+                                + f"Keep {', '.join(z.zone_id for z in gone)} among the zone IDs (its subnets stay, "
+                                  "with the control plane's network interfaces in them), or recreate the cluster in "
+                                  "the zones you want (another clusterName, or a new stack)")
+    kept = {z.zone_id for z in live}
+    return tuple(dict.fromkeys(z.name for z in zones if z.zone_id in kept))
+
+
 def _unoffered_pool(settings: Settings, facts: AwsFacts, zones: Sequence[Zone], path: str,
                     pool: NodePoolSpec) -> InvalidValueError:
     """A GPU pool none of the cluster's zones offers: refused, never a reason to move the cluster."""
@@ -342,9 +407,12 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
             if service.overlaps(ipaddress.IPv4Network(cidr)):
                 raise InvalidValueError("cluster.service_cidr", settings.cluster.service_cidr,
                                         f"must not overlap the CIDR {cidr} of the existing VPC {network.vpc_id}")
+        control_plane_zones = _control_plane_zones(
+            settings, facts, [*zones, *(facts.subnets[s].zone for s in network.public_subnet_ids)])
     else:
         subnets, warnings = _new_vpc_layout(settings, network, facts)
         zones = tuple(s.zone for s in subnets)
+        control_plane_zones = _control_plane_zones(settings, facts, zones)
     # Each pool is checked on its own, so that one run reports every pool at fault.
     checks = Checks()
     with checks.check("cluster"):
@@ -354,8 +422,9 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
             check_pool_shapes(pool, facts.shapes)
 
     pool_zones: dict[str, tuple[str, ...]] = {settings.general_pool.name: tuple(dict.fromkeys(z.name for z in zones))}
-    for path, pool in settings.pool_paths()[1:]:
-        offered = tuple(dict.fromkeys(z.name for z in zones if _offers(facts, z, pool)))
+    for index, (path, pool) in enumerate(settings.pool_paths()[1:]):
+        live = _live_groups_unoffered(settings, facts, zones, pool)
+        offered = tuple(dict.fromkeys(z.name for z in zones if _offers(facts, z, pool) or z.name in live))
         if not offered:
             with checks.check():
                 raise _unoffered_pool(settings, facts, zones, path, pool)
@@ -364,8 +433,12 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
         if skipped:
             notes.append(f"GPU pool '{pool.name}': no Auto Scaling group in {', '.join(skipped)}, which offers none "
                          f"of {', '.join(pool.instance_types)}")
+        warnings.extend(_kept_group_warning(settings, pool, index, zone, names) for zone, names in live.items())
         pool_zones[pool.name] = offered
-    notes += ami.newer_release_notes(settings.cluster.ami_release_version, facts.recommended_ami_releases)
+    ami_warning = _pinned_default_warning(settings, facts)
+    warnings.extend([ami_warning] if ami_warning else [])
+    notes += ami.newer_release_notes(settings.cluster.ami_release_version, facts.recommended_ami_releases,
+                                     newer=not ami_warning)
 
     for path, pool in settings.pool_paths():
         if not checks.ok(path) or pool.name not in pool_zones:
@@ -403,8 +476,57 @@ def plan_cluster(settings: Settings, facts: AwsFacts, propagated_tags: Mapping[s
                                       labels_field=f"{path}.labels", tags_field="cluster.tags")
     checks.done()
     rollouts, rollout_warnings = rollout_notes(settings, facts.deployed_kubernetes_version)
-    return ClusterPlan(zones=tuple(zones), pool_zones=pool_zones, subnets=subnets, notes=(*notes, *rollouts),
-                       warnings=(*warnings, *rollout_warnings))
+    return ClusterPlan(zones=tuple(zones), pool_zones=pool_zones, control_plane_zones=control_plane_zones,
+                       subnets=subnets, notes=(*notes, *rollouts), warnings=(*warnings, *rollout_warnings))
+
+
+def _live_groups_unoffered(settings: Settings, facts: AwsFacts, zones: Sequence[Zone],
+                           pool: NodePoolSpec) -> dict[str, list[str]]:
+    """Zone name -> the pool's live Auto Scaling groups there, for the cluster's zones that no longer
+    offer any of the pool's types. Offerings decide where a pool's groups are created, never that a
+    live one goes: deleting it would drain and terminate its running nodes at an unrelated
+    `pulumi up` (docs/upgrades.md, "What changes when")."""
+    cluster = facts.deployed_cluster
+    if cluster is None:
+        return {}
+    found: dict[str, list[str]] = {}
+    for zone in zones:
+        names = [p.name for p in asg_plans(settings.cluster.name, pool, [zone.name]) if p.name in cluster.groups]
+        if names and not _offers(facts, zone, pool):
+            found[zone.name] = names
+    return found
+
+
+def _kept_group_warning(settings: Settings, pool: NodePoolSpec, index: int, zone: str, names: Sequence[str]) -> str:
+    where = ("its subnets from existingPrivateSubnetIds" if isinstance(settings.network, ExistingVpcSettings)
+             else "it from availabilityZoneIds")
+    return (f"GPU pool '{pool.name}': {zone} no longer offers any of its types ({', '.join(pool.instance_types)}), but "
+            f"its Auto Scaling group {' and '.join(names)} exists, so it is kept: deleting it would drain and terminate "
+            "its running nodes. New nodes there will fail to launch, and the Cluster Autoscaler backs off the group "
+            "for a while after each failure and scales the pool in its other zones. To remove the group, take the "
+            f"zone out deliberately: remove {where} (a zone the control plane was not created in). Or give the pool "
+            f"types {zone} offers (gpuPools[{index}].instanceTypes), and the group launches nodes again")
+
+
+def _pinned_default_warning(settings: Settings, facts: AwsFacts) -> str | None:
+    """The warning for a live cluster that sets no AMI release while AWS recommends a newer one than
+    the package's pin: if it followed `recommended` (the old default), its nodes run that newer
+    release, and this `pulumi up` takes every launch template back to the pin."""
+    cluster = settings.cluster
+    if facts.deployed_cluster is None or cluster.ami_release_from_config:
+        return None
+    newer = ami.newer_release(cluster.ami_release_version, facts.recommended_ami_releases)
+    if newer is None:
+        return None
+    release, which = newer
+    return (f"AMI release: amiReleaseVersion is unset, so every pool runs the package's pinned release "
+            f"{cluster.ami_release_version}, and AWS recommends a newer one, {release} ({which}). If this cluster "
+            "followed the recommended AMI before (the old default), this `pulumi up` gives every launch template "
+            f"{cluster.ami_release_version}'s AMI back: the general pool's instance refresh rolls its nodes onto it, "
+            f"and every GPU node launched from then on boots it. To keep {release}: "
+            f"`pulumi config set amiReleaseVersion {release}` (or `recommended`, to keep following AWS); to take the "
+            f"pin and silence this: `pulumi config set amiReleaseVersion {cluster.ami_release_version}` "
+            "(docs/upgrades.md, \"AMI releases\")")
 
 
 def _image_cache_checks(settings: Settings, pool: NodePoolSpec, shapes: list[InstanceShape],

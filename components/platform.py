@@ -111,9 +111,10 @@ class GpuSpotCluster(pulumi.ComponentResource):
     Before anything is created it checks the settings against the AWS facts (`plan.plan_cluster`):
     zones (pinned by ID, or the first by ID that EKS supports and that offer the general pool's
     types; a deployed cluster keeps its own) and each zone's subnet CIDRs, an existing VPC's
-    subnets and CIDRs, one shape and architecture per pool, tag counts. A GPU pool gets ASGs only in
-    zones offering one of its types (said at preview). The plan's notes and warnings (a newer AMI
-    release, a stack to pin) are logged at preview.
+    subnets and CIDRs, one shape and architecture per pool, tag counts. The control plane gets the
+    subnets of the zones it was created in (EKS never changes them). A GPU pool gets new ASGs only
+    in zones offering one of its types (said at preview); a live one stays. The plan's notes and
+    warnings (a newer AMI release, a stack to pin, a kept group) are logged at preview.
 
     Outputs: `network`, `cluster`, `node_groups` (pool name -> `NodeGroup`), `plan`, `outputs()`
     for stack exports.
@@ -145,12 +146,13 @@ class GpuSpotCluster(pulumi.ComponentResource):
         warn_if_api_open_to_the_world(settings)
 
         self.network = Network("network", self._network_args(settings, self.plan, tags), opts=child)
+        private_subnet_ids, public_subnet_ids = self._control_plane_subnets(args.facts)
         self.cluster = Cluster(cluster_name, ClusterArgs(
             name=cluster_name,
             kubernetes_version=settings.cluster.kubernetes_version,
             vpc_id=self.network.vpc_id,
-            private_subnet_ids=[s.subnet_id for s in self.network.private_subnets],
-            public_subnet_ids=self.network.public_subnet_ids,
+            private_subnet_ids=private_subnet_ids,
+            public_subnet_ids=public_subnet_ids,
             endpoint_public_access=settings.cluster.endpoint_public_access,
             public_access_cidrs=settings.cluster.public_access_cidrs,
             log_types=settings.cluster.log_types,
@@ -204,6 +206,15 @@ class GpuSpotCluster(pulumi.ComponentResource):
         self.cluster.add_coredns(after=[self.node_groups[settings.general_pool.name]])
         self._add_addons(tags, child)
         self.register_outputs(self.outputs())
+
+    def _control_plane_subnets(self, facts: AwsFacts) -> tuple[list[pulumi.Input[str]], list[pulumi.Input[str]]]:
+        """The private and public subnets of the zones the control plane keeps (`plan.control_plane_zones`:
+        EKS fixes them when it creates the cluster); the node groups follow every zone."""
+        network, zones = self.settings.network, set(self.plan.control_plane_zones)
+        public_zones = ([facts.subnets[s].zone.name for s in network.public_subnet_ids]
+                        if isinstance(network, ExistingVpcSettings) else [z.name for z in self.plan.zones])
+        return ([s.subnet_id for s in self.network.private_subnets if s.availability_zone in zones],
+                [s for s, zone in zip(self.network.public_subnet_ids, public_zones, strict=True) if zone in zones])
 
     @staticmethod
     def _network_args(settings: Settings, plan: ClusterPlan, tags: Mapping[str, str]) -> NewVpcArgs | ExistingVpcArgs:

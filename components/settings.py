@@ -89,13 +89,20 @@ class ClusterSettings:
     service_cidr: str = DEFAULT_SERVICE_CIDR
     deletion_protection: bool = False
     managed_addon_versions: Mapping[str, str] = field(default_factory=dict)
-    # The EKS AL2023 AMI release of every pool, such as "v20260714", or "recommended" to follow SSM.
-    ami_release_version: str = DEFAULT_AMI_RELEASE_VERSION
+    # The EKS AL2023 AMI release of every pool, such as "v20260714", or "recommended" to follow SSM;
+    # unset: the package's pinned release (DEFAULT_AMI_RELEASE_VERSION).
+    ami_release_version: str = UNSET
     # Days CloudWatch keeps control-plane logs (one of logs.CLOUDWATCH_RETENTION_DAYS).
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    # Whether `ami_release_version` was given (False: it follows the package's pin, whose bumps move
+    # the stack). Not an argument: set from `ami_release_version`.
+    ami_release_from_config: bool = field(init=False, repr=False, compare=False, default=False)
 
     def __post_init__(self) -> None:
         checks = Checks()
+        object.__setattr__(self, "ami_release_from_config", self.ami_release_version is not UNSET)
+        if self.ami_release_version is UNSET:
+            object.__setattr__(self, "ami_release_version", DEFAULT_AMI_RELEASE_VERSION)
         with checks.check():
             check_ami_release_version(self.ami_release_version)
         with checks.check():

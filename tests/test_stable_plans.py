@@ -3,12 +3,14 @@
 Live facts change under the dev and prod stacks (a zone stops offering the GPU pool's types, a new
 pool's types are offered only in other zones, AWS publishes a newer AMI release) and the registered
 subnets, groups and launch templates stay as they were. Subnet CIDRs are keyed by zone; a stack
-deployed with the old layout keeps its zones and CIDRs; zone IDs are checked before any resource.
+deployed with the old layout keeps its zones and CIDRs; the control plane keeps the zones it was
+created in; zone IDs are checked before any resource.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -65,16 +67,47 @@ def test_zones_are_the_first_by_id_or_the_pinned_ones(base: dict[str, ProgramRun
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_a_zone_losing_the_gpu_types_loses_only_those_groups(stack: str, base: dict[str, ProgramRun]) -> None:
+def test_a_live_group_stays_when_its_zone_stops_offering_the_types(stack: str, base: dict[str, ProgramRun]) -> None:
     zone = zones_of(base[stack])[0]
-    lost = run_stack(stack, aws=FakeAws(region=REGIONS[stack], not_offered={zone: gpu_types(stack)}))
-    assert state(lost, SUBNET) == state(base[stack], SUBNET)
-    assert state(lost, TEMPLATE) == state(base[stack], TEMPLATE)
+    live = FakeAws(region=REGIONS[stack]).deployed(base[stack])
+    lost = run_stack(stack, aws=replace(live, not_offered={zone: gpu_types(stack)}))
+    assert {r.urn: r.inputs for r in lost.resources} == {r.urn: r.inputs for r in base[stack].resources}
+    kept = [m for s, m in lost.logs if s == "warning" and f"{zone} no longer offers any of its types" in m]
+    assert len(kept) == len(config_of(stack)[POOLS])
+    for pool, message in zip(config_of(stack)[POOLS], kept, strict=True):
+        assert f"its Auto Scaling group eks-gpu-spot-{stack}-{pool['name']}-{zone} exists, so it is kept" in message
+        assert "New nodes there will fail to launch" in message
+        assert "take the zone out deliberately: remove it from availabilityZoneIds" in message
+        assert f"(gpuPools[{config_of(stack)[POOLS].index(pool)}].instanceTypes)" in message
+    assert not any(f"no Auto Scaling group in {zone}" in message for _, message in lost.logs)
+
+
+def test_live_groups_keep_a_pool_no_zone_offers_any_more(base: dict[str, ProgramRun]) -> None:
+    # Every zone loses the types: the live groups all stay, where a new pool would be refused.
+    live = FakeAws(region=REGIONS["dev"]).deployed(base["dev"])
+    lost = run_stack("dev", aws=replace(live, not_offered=dict.fromkeys(zones_of(base["dev"]), gpu_types("dev"))))
+    assert lost.error is None and state(lost, GROUP) == state(base["dev"], GROUP)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_without_a_live_group_a_zone_that_offers_none_of_the_types_gets_none(
+        stack: str, base: dict[str, ProgramRun]) -> None:
+    # Only new groups follow offerings: here the cluster exists, but the pool's group in that zone
+    # does not (the pool is new, or its zone never offered the types).
+    zone = zones_of(base[stack])[0]
     groups = state(base[stack], GROUP)
     gone = {urn for urn, inputs in groups.items() if inputs["name"].endswith(f"-{zone}")}
     assert len(gone) == len(config_of(stack)[POOLS])
-    assert state(lost, GROUP) == {urn: inputs for urn, inputs in groups.items() if urn not in gone}
-    assert any(f"no Auto Scaling group in {zone}" in message for _, message in lost.logs)
+    live = FakeAws(region=REGIONS[stack]).deployed(base[stack])
+    without = replace(live, groups={name: tags for name, tags in live.groups.items() if not name.endswith(f"-{zone}")})
+    for aws in (FakeAws(region=REGIONS[stack]), without):
+        lost = run_stack(stack, aws=replace(aws, not_offered={zone: gpu_types(stack)}))
+        assert state(lost, SUBNET) == state(base[stack], SUBNET)
+        assert state(lost, TEMPLATE) == state(base[stack], TEMPLATE)
+        assert state(lost, GROUP) == {urn: inputs for urn, inputs in groups.items() if urn not in gone}
+        assert any(f"no Auto Scaling group in {zone}" in message for severity, message in lost.logs
+                   if severity == "info")
+        assert not any("no longer offers" in message for _, message in lost.logs)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -121,10 +154,11 @@ def test_a_newer_recommended_ami_changes_no_launch_template(stack: str, base: di
 PINNED = ["use1-az1", "use1-az2", "use1-az4"]  # us-east-1b, c and d in the offline account
 
 
-def dev_with_zones(zone_ids: list[str], **more: Any) -> ProgramRun:
+def dev_with_zones(zone_ids: list[str], aws: FakeAws | None = None, catch_errors: bool = False,
+                   **more: Any) -> ProgramRun:
     config = {k: v for k, v in config_of("dev").items() if k != "eks-gpu-spot:availabilityZoneCount"}
     return run_stack("dev", {**config, "eks-gpu-spot:availabilityZoneIds": zone_ids,
-                             **{f"eks-gpu-spot:{k}": v for k, v in more.items()}})
+                             **{f"eks-gpu-spot:{k}": v for k, v in more.items()}}, aws, catch_errors)
 
 
 @pytest.fixture(scope="module")
@@ -266,6 +300,92 @@ def test_a_new_cidr_over_a_live_subnet_is_refused() -> None:
                "10.0.192.0/19)" in w for w in warnings(run))
 
 
+# --- the control plane keeps the zones it was created in -----------------------------------------
+
+def control_plane_subnets(run: ProgramRun) -> list[str]:
+    inputs = run.one("eks:index:Cluster").inputs
+    return [*inputs["privateSubnetIds"], *(inputs.get("publicSubnetIds") or [])]
+
+
+@pytest.fixture(scope="module")
+def grown(pinned: ProgramRun) -> ProgramRun:
+    """The pinned dev stack, deployed, then given use1-az5 (us-east-1f)."""
+    return dev_with_zones([*PINNED, "use1-az5"], FakeAws(region="us-east-1").deployed(pinned))
+
+
+def test_a_new_cluster_gets_every_zone_of_the_plan(pinned: ProgramRun) -> None:
+    assert control_plane_subnets(pinned) == [f"network-{role}-us-east-1{z}-id" for role in ("private", "public")
+                                             for z in "bcd"]
+    four = dev_with_zones([*PINNED, "use1-az5"])
+    assert len(control_plane_subnets(four)) == 8 and "network-private-us-east-1f-id" in control_plane_subnets(four)
+
+
+def test_a_zone_added_to_a_live_cluster_changes_no_control_plane_input(pinned: ProgramRun, grown: ProgramRun) -> None:
+    assert grown.one("eks:index:Cluster").inputs == pinned.one("eks:index:Cluster").inputs
+    assert "network-private-us-east-1f-id" in grown.one(GROUP, "general").inputs["vpcZoneIdentifiers"]
+    assert "eks-gpu-spot-dev-gpu-small-us-east-1f" in {g.inputs["name"] for g in grown.of_type(GROUP)}
+    # Deployed, it plans the same again: the added zone's subnets are read from the VPC, not from
+    # the control plane, and keep their CIDRs.
+    again = dev_with_zones([*PINNED, "use1-az5"], FakeAws(region="us-east-1").deployed(grown))
+    assert {r.urn: r.inputs for r in again.resources} == {r.urn: r.inputs for r in grown.resources}
+    assert warnings(again) == []
+
+
+def test_a_zone_added_by_count_stays_when_it_stops_offering_the_general_types(base: dict[str, ProgramRun]) -> None:
+    # Its subnets are not the control plane's: the plan finds them by the cluster's tag in its VPC.
+    four = {**config_of("dev"), "eks-gpu-spot:availabilityZoneCount": 4}
+    grown_by_count = run_stack("dev", four, FakeAws(region="us-east-1").deployed(base["dev"]))
+    assert zones_of(grown_by_count) == ["us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f"]
+    general = set(config_of("dev")["eks-gpu-spot:generalPool"]["instanceTypes"])
+    live = replace(FakeAws(region="us-east-1").deployed(grown_by_count), not_offered={"us-east-1f": general})
+    again = run_stack("dev", four, live)
+    assert {r.urn: r.inputs for r in again.resources} == {r.urn: r.inputs for r in grown_by_count.resources}
+
+
+def test_removing_a_zone_the_control_plane_uses_is_refused_naming_the_zone_ids(grown: ProgramRun) -> None:
+    live = FakeAws(region="us-east-1").deployed(grown)
+    run = dev_with_zones(["use1-az1", "use1-az4", "use1-az5"], live, catch_errors=True)
+    assert_refused(run, "eks-gpu-spot:availabilityZoneIds",
+                   "the cluster's control plane runs in us-east-1b (use1-az1), us-east-1c (use1-az2), us-east-1d "
+                   "(use1-az4), the zones it was created in, and EKS never moves a control plane to other zones")
+    assert "removing us-east-1c (use1-az2) would fail halfway through `pulumi up`" in str(run.error)
+    assert str(run.error).endswith("Keep use1-az2 among the zone IDs (its subnets stay, with the control plane's "
+                                   "network interfaces in them), or recreate the cluster in the zones you want "
+                                   "(another clusterName, or a new stack)")
+
+
+def test_removing_a_zone_added_later_deletes_only_that_zone(pinned: ProgramRun, grown: ProgramRun) -> None:
+    # The nearest good value: the zone the control plane does not use goes, with a warning to drain it.
+    run = dev_with_zones(PINNED, FakeAws(region="us-east-1").deployed(grown))
+    assert run.one("eks:index:Cluster").inputs == pinned.one("eks:index:Cluster").inputs
+    assert subnet_cidrs(run) == subnet_cidrs(pinned)
+    assert any("network-private-us-east-1f-id (us-east-1f, 10.0.160.0/19, deleted)" in w for w in warnings(run))
+
+
+EXISTING = {"subnet-0a1b2c3d4e5f60001": "us-east-1b", "subnet-0a1b2c3d4e5f60002": "us-east-1c",
+            "subnet-0a1b2c3d4e5f60003": "us-east-1c", "subnet-0a1b2c3d4e5f60004": "us-east-1d"}
+
+
+def existing_vpc(private: list[str], aws: FakeAws | None = None, catch_errors: bool = False) -> ProgramRun:
+    return run_offline({"existingVpcId": "vpc-0a1b2c3d4e5f67890", "existingPrivateSubnetIds": private}, main=MAIN,
+                       project=PROJECT, stack="test", aws=aws or FakeAws(region="us-east-1", subnet_zones=EXISTING),
+                       catch_errors=catch_errors)
+
+
+def test_an_existing_vpcs_control_plane_keeps_its_zones_too() -> None:
+    first, second, other_c, zone_d = EXISTING
+    created = existing_vpc([first, second])
+    live = FakeAws(region="us-east-1", subnet_zones=EXISTING).deployed(created)
+    # A subnet in another zone is for nodes only; another subnet of a zone it has may replace one.
+    more = existing_vpc([first, second, zone_d], live)
+    assert control_plane_subnets(more) == [first, second]
+    assert zone_d in more.one(GROUP, "general").inputs["vpcZoneIdentifiers"]
+    assert control_plane_subnets(existing_vpc([first, other_c], live)) == [first, other_c]
+    assert_refused(existing_vpc([first, zone_d], live, catch_errors=True), "eks-gpu-spot:existingPrivateSubnetIds",
+                   "removing us-east-1c (use1-az2) would fail halfway through `pulumi up`. Keep a subnet of "
+                   "us-east-1c among the existing subnet IDs")
+
+
 # --- bad zone IDs, refused before any resource ---------------------------------------------------
 
 ALL_ZONES = list(region_zones("us-east-1"))
@@ -316,6 +436,49 @@ def test_the_default_release_is_a_real_one_new_enough_for_max_pods() -> None:
 
 def offline(config: dict[str, Any], **facts: Any) -> ProgramRun:
     return run_offline(config, main=MAIN, project=PROJECT, stack="test", aws=FakeAws(region="us-east-1", **facts))
+
+
+def ami_lines(run: ProgramRun) -> dict[str, list[str]]:
+    return {severity: [m for s, m in run.logs if s == severity and m.startswith("AMI release")]
+            for severity in ("info", "warning")}
+
+
+def test_a_live_cluster_that_sets_no_release_is_warned_its_templates_go_back_to_the_pin(
+        base: dict[str, ProgramRun]) -> None:
+    live = FakeAws(region="us-east-1").deployed(base["dev"])
+    run = run_stack("dev", aws=replace(live, recommended_ami_release="v20260724"))
+    assert state(run, TEMPLATE) == state(base["dev"], TEMPLATE)
+    lines = ami_lines(run)
+    assert lines["info"] == [] and len(lines["warning"]) == 1
+    (warning,) = lines["warning"]
+    assert warning.startswith(f"AMI release: amiReleaseVersion is unset, so every pool runs the package's pinned "
+                              f"release {DEFAULT_AMI_RELEASE_VERSION}, and AWS recommends a newer one, v20260724")
+    assert "the general pool's instance refresh rolls its nodes onto it" in warning
+    assert "To keep v20260724: `pulumi config set amiReleaseVersion v20260724`" in warning
+    assert f"`pulumi config set amiReleaseVersion {DEFAULT_AMI_RELEASE_VERSION}`" in warning
+
+
+@pytest.mark.parametrize(("deployed", "config", "recommended"), [
+    pytest.param(False, {}, "v20260724", id="new-cluster"),
+    pytest.param(True, {"eks-gpu-spot:amiReleaseVersion": DEFAULT_AMI_RELEASE_VERSION}, "v20260724", id="pinned"),
+    pytest.param(True, {}, DEFAULT_AMI_RELEASE_VERSION, id="nothing-newer"),
+])
+def test_no_pin_warning_for_a_new_cluster_a_pinned_release_or_nothing_newer(
+        base: dict[str, ProgramRun], deployed: bool, config: dict[str, Any], recommended: str) -> None:
+    aws = FakeAws(region="us-east-1")
+    run = run_stack("dev", {**config_of("dev"), **config},
+                    replace(aws.deployed(base["dev"]) if deployed else aws, recommended_ami_release=recommended))
+    lines = ami_lines(run)
+    assert lines["warning"] == []
+    assert len(lines["info"]) == (recommended != DEFAULT_AMI_RELEASE_VERSION)
+
+
+def test_an_empty_release_is_refused_saying_what_to_write() -> None:
+    run = run_program({"amiReleaseVersion": ""}, expect_error=True)
+    assert_refused(run, "eks-gpu-spot:amiReleaseVersion", "empty no longer means the recommended AMI: write "
+                                                          "'recommended' to keep following SSM's recommended AMI")
+    assert "or remove the key for the package's pinned release" in str(run.error)
+    assert run_program({"amiReleaseVersion": "recommended"}).error is None
 
 
 def test_recommended_follows_ssm_and_takes_max_pods() -> None:

@@ -15,7 +15,7 @@ from config.keys import (
     TOP_LEVEL_KEYS,
 )
 from tests import what_changes
-from tests.what_changes import Outcome, Scenario, documented, table
+from tests.what_changes import Outcome, Scenario, compare, documented, table
 
 OBJECT_FIELDS = {"generalPool": GENERAL_POOL_FIELDS, "gpuPools[]": GPU_POOL_FIELDS, "vpcFlowLogs": FLOW_LOG_FIELDS,
                  "nvidiaDevicePlugin": DEVICE_PLUGIN_FIELDS, "clusterAutoscaler": CLUSTER_AUTOSCALER_FIELDS,
@@ -56,30 +56,45 @@ def test_every_config_key_has_a_row() -> None:
 def test_what_must_not_change_does_not(results: list[tuple[Scenario, Outcome]]) -> None:
     for change in ("unset (the pinned default), then AWS publishes a release", "pin today's zones",
                    "pin them in another order", "another zone starts offering them, or stops",
-                   "changes an add-on's default build"):
+                   "changes an add-on's default build",
+                   "a zone of the cluster stops offering the GPU pool's types"):
         outcome = by_change(results, change)
         assert outcome == Outcome(), change
 
 
-def test_zones_come_and_go_alone(results: list[tuple[Scenario, Outcome]]) -> None:
-    for change, made in (("add a zone (use1-az5)", "created"), ("remove the middle zone (use1-az2)", "deleted")):
+def test_zones_come_and_go_alone_and_the_control_plane_keeps_its_own(results: list[tuple[Scenario, Outcome]]) -> None:
+    for change, made in (("add a zone (use1-az5)", "created"),
+                         ("remove a zone added after the cluster's creation (use1-az5)", "deleted")):
         outcome = by_change(results, change)
-        assert outcome.replaced == [] and outcome.rolled == set()
+        assert outcome.replaced == [] and outcome.rolled == set() and not outcome.fails
         touched = getattr(outcome, made)
-        assert {r.type for r in touched if r.type == "aws:ec2/subnet:Subnet"} and all(
-            "us-east-1f" in r.name or "us-east-1c" in r.name for r in touched), touched
-        # The general group spans the new zone, the cluster gets its subnets, the autoscaler its group.
-        assert sorted(r.name for r in outcome.updated) == ["cluster-autoscaler-priority-expander", "eks-gpu-spot-dev",
-                                                           "general"]
+        assert "aws:ec2/subnet:Subnet" in {r.type for r in touched}
+        assert all("us-east-1f" in r.name for r in touched), touched
+        # The general group spans the zone and the autoscaler knows its group; the control plane
+        # keeps the zones it was created in, so the EKS Cluster is not touched.
+        assert sorted(r.name for r in outcome.updated) == ["cluster-autoscaler-priority-expander", "general"]
 
 
-def test_a_subnet_cidr_change_replaces_that_subnet_and_what_holds_its_id(results: list[tuple[Scenario, Outcome]]) -> None:
-    outcome = by_change(results, "one zone's private subnet → another CIDR")
-    assert sorted((r.type, r.name) for r in outcome.replaced) == [
-        ("aws:ec2/routeTableAssociation:RouteTableAssociation", "network-private-us-east-1d"),
-        ("aws:ec2/subnet:Subnet", "network-private-us-east-1d")]
+def test_removing_a_zone_of_the_control_plane_is_refused_at_preview(results: list[tuple[Scenario, Outcome]]) -> None:
+    refused = by_change(results, "remove the middle zone (use1-az2)").refused
+    assert refused.startswith("config key 'eks-gpu-spot:availabilityZoneIds': got ['use1-az1', 'use1-az4']; ")
+    assert "the zones it was created in" in refused and "Keep use1-az2 among the zone IDs" in refused
 
 
-def test_pinned_ami_releases_roll_nodes_only_when_bumped(results: list[tuple[Scenario, Outcome]]) -> None:
-    assert by_change(results, "default → another release").rolled == {"general", "gpu-small"}
-    assert by_change(results, "`recommended`, then AWS publishes a release").rolled == {"general", "gpu-small"}
+def test_no_change_leaves_eks_to_refuse_it(results: list[tuple[Scenario, Outcome]]) -> None:
+    assert [scenario.change for scenario, outcome in results if outcome.fails] == []
+
+
+def test_a_control_plane_on_another_zone_set_is_no_update(results: list[tuple[Scenario, Outcome]]) -> None:
+    # The rule the table applies: the dev stack planned afresh in two of its zones gives the control
+    # plane other zones, which EKS refuses; a subnet replaced in the same zone is an update.
+    config = what_changes.dev_config()
+    base = what_changes.run(config, what_changes.facts())
+    fewer = what_changes.run({**{k: v for k, v in config.items() if not k.endswith(":availabilityZoneCount")},
+                              "eks-gpu-spot:availabilityZoneIds": ["use1-az1", "use1-az4"]}, what_changes.facts())
+    moved = compare(base, fewer, ["general", "gpu-small"])
+    assert moved.fails == what_changes.CONTROL_PLANE_ZONES_FIXED.format(
+        before="us-east-1b, us-east-1c, us-east-1d", after="us-east-1b, us-east-1d")
+    assert what_changes.row(Scenario("k", "c"), moved).startswith("| `k` | c | fails at `pulumi up`: EKS refuses it")
+    replaced = by_change(results, "one zone's private subnet → another CIDR")
+    assert replaced.fails == "" and "eks-gpu-spot-dev" in {r.name for r in replaced.updated}

@@ -1,8 +1,9 @@
 """The "What changes when" table of docs/upgrades.md, derived by running the program.
 
 Each scenario changes one config key (or a few that act alike, changed together) of the dev stack,
-runs the program offline before and after, and compares every registered resource's inputs by URN:
-created and deleted resources, and for the others the inputs that changed. A changed input that the
+runs the program offline before and after (after with the before run deployed: its cluster, subnets
+and groups exist), and compares every registered resource's inputs by URN: created and deleted
+resources, and for the others the inputs that changed. A changed input that the
 AWS provider cannot update forces a replacement (FORCE_NEW: terraform-provider-aws's `ForceNew`
 fields, which pulumi-aws inherits, read in its source for subnets, launch templates, the EKS cluster
 and lifecycle hooks; for the other types, the inputs no AWS update call takes); a replaced resource
@@ -10,7 +11,9 @@ gets a new ID, and so the resources that hold that ID in an input change too (fo
 REFERENCES). A pool's nodes
 are rolled when its launch template or its groups' instance mix changes: that is what an
 instance refresh replaces running nodes for (launch templates change by new versions, never by
-replacement).
+replacement). An EKS control plane updated onto subnets of another set of zones is not an update
+EKS makes: it keeps a cluster's zones for life (`CONTROL_PLANE_ZONES_FIXED`), so such a row says the
+change fails at `pulumi up`.
 
 `venv/bin/python -m tests.what_changes` prints the table; `--write` puts it into docs/upgrades.md
 between its markers. tests/test_what_changes.py fails when the two differ.
@@ -74,6 +77,13 @@ FORCE_NEW: dict[str, frozenset[str]] = {
     # only within the cluster's VPC: another VPC takes another cluster.
     "eks:index:Cluster": frozenset({"name", "kubernetesServiceIpAddressRange", "vpcId"}),
 }
+# EKS takes new control-plane subnets in place, but only in the zones of the cluster's creation: "the
+# subnets passed as an update must contain the same set of AZs as originally passed when creating the
+# cluster" (the EKS product manager on aws/containers-roadmap#170, October 2023; #2258, open, asks for
+# more). The provider sends the update anyway (terraform-provider-aws cluster.go, updateVPCConfig), so
+# the change fails during `pulumi up`, after whatever came before it.
+CONTROL_PLANE_ZONES_FIXED = ("EKS refuses it: the control plane's zones would go from {before} to {after}, and a "
+                             "cluster keeps the zones it was created in")
 # Kubernetes objects: a new name or namespace is a new object; a workload's selector is immutable.
 KUBERNETES_FORCE_NEW = ("metadata.name", "metadata.namespace", "spec.selector")
 # Inputs that hold the ID of a resource of another type: when that one is replaced, they change too.
@@ -137,12 +147,22 @@ class Outcome:
     replaced: list[Registered] = field(default_factory=list)
     updated: list[Registered] = field(default_factory=list)
     rolled: set[str] = field(default_factory=set)
-    refused: str = ""
+    refused: str = ""  # by the program, at preview
+    fails: str = ""  # passes preview, and AWS refuses it during `pulumi up`
 
 
 def _pool_of(resource: Registered, pools: Iterable[str]) -> str | None:
     """The pool a launch template or group belongs to (its logical name starts with the pool's)."""
     return next((p for p in sorted(pools, key=len, reverse=True) if resource.name.startswith(p)), None)
+
+
+def control_plane_zones(run: ProgramRun) -> list[str]:
+    """The zones of the subnets the run gives the EKS control plane (created ones, or existing ones
+    the offline AWS knows)."""
+    zones = {**run.aws.subnet_zones, **{f"{s.name}-id": s.inputs["availabilityZone"]
+                                        for s in run.of_type("aws:ec2/subnet:Subnet")}}
+    inputs = run.one("eks:index:Cluster").inputs
+    return sorted({zones[i] for i in [*inputs["privateSubnetIds"], *(inputs.get("publicSubnetIds") or [])]})
 
 
 def compare(before: ProgramRun, after: ProgramRun, pools: Iterable[str]) -> Outcome:
@@ -170,6 +190,10 @@ def compare(before: ProgramRun, after: ProgramRun, pools: Iterable[str]) -> Outc
             break
         replaced |= more
     outcome.replaced = [new[u] for u in sorted(replaced)]
+    cluster = after.one("eks:index:Cluster").urn
+    zones_before, zones_after = control_plane_zones(before), control_plane_zones(after)
+    if cluster in old and cluster not in replaced and zones_before != zones_after:
+        outcome.fails = CONTROL_PLANE_ZONES_FIXED.format(before=", ".join(zones_before), after=", ".join(zones_after))
     outcome.updated = [new[u] for u in sorted(changes) if changes[u] and u not in replaced]
     for urn, changed in changes.items():
         resource = new[urn]
@@ -230,6 +254,8 @@ class Scenario:
     apply: Callable[[Config], Config] = lambda config: config
     later: Mapping[str, Any] = field(default_factory=dict)
     start: Callable[[Config], Config] | None = None  # the config before, when not the dev stack's
+    # The config the cluster was created with, deployed before `start` (when not `start` itself).
+    created_with: Callable[[Config], Config] | None = None
 
 
 DEV_ZONE_IDS = ["use1-az1", "use1-az2", "use1-az4"]  # the dev stack's zones in the offline account
@@ -268,6 +294,10 @@ SCENARIOS = [
              _without("availabilityZoneCount", then=_set(availabilityZoneIds=[*DEV_ZONE_IDS, "use1-az5"]))),
     Scenario("availabilityZoneIds", "remove the middle zone (use1-az2)",
              _without("availabilityZoneCount", then=_set(availabilityZoneIds=["use1-az1", "use1-az4"]))),
+    Scenario("availabilityZoneIds", "remove a zone added after the cluster's creation (use1-az5)",
+             _without("availabilityZoneCount", then=_set(availabilityZoneIds=DEV_ZONE_IDS)),
+             start=_without("availabilityZoneCount", then=_set(availabilityZoneIds=[*DEV_ZONE_IDS, "use1-az5"])),
+             created_with=lambda config: config),
     Scenario("availabilityZoneCount", "3 → 4", _set(availabilityZoneCount=4)),
     Scenario("natGateways", "single → perAz", _set(natGateways="perAz")),
     Scenario("privateSubnetCidrs` / `publicSubnetCidrs", "one zone's private subnet → another CIDR",
@@ -360,10 +390,12 @@ def outcome(scenario: Scenario, base: ProgramRun, config: Config) -> Outcome:
         before = run(scenario.apply(config), aws)
         after = run(scenario.apply(config), replace(aws.deployed(before), **scenario.later))
     elif scenario.start:
+        if scenario.created_with:
+            aws = aws.deployed(run(scenario.created_with(config), aws))
         before = run(scenario.start(config), aws)
-        after = run(scenario.apply(scenario.start(config)), aws)
+        after = run(scenario.apply(scenario.start(config)), aws.deployed(before))
     else:
-        before, after = base, run(scenario.apply(config), aws)
+        before, after = base, run(scenario.apply(config), aws.deployed(base))
     if after.error is not None:
         return Outcome(refused=str(after.error))
     pools = {r.name for r in before.of_type("eks-gpu-spot:nodegroup:NodeGroup")} | {
@@ -372,8 +404,12 @@ def outcome(scenario: Scenario, base: ProgramRun, config: Config) -> Outcome:
 
 
 def row(scenario: Scenario, result: Outcome) -> str:
-    if result.refused:
-        cells = ["refused: " + result.refused, "—", "—", "—"]
+    if result.refused or result.fails:
+        # The row names the key and the value: the refusal's first sentence after them says why (the
+        # way out is in the runbooks).
+        cells = ["refused at preview: " + result.refused.split("; ", 1)[-1].split(". ")[0] if result.refused
+                 else "fails at `pulumi up`: " + result.fails,
+                 "—", "—", "—"]
     else:
         made = " / ".join(part for part in (counted(result.created) and f"+ {counted(result.created)}",
                                             counted(result.deleted) and f"− {counted(result.deleted)}")
