@@ -200,7 +200,8 @@ def test_cidr() -> None:
         "vpc_cidr: got '10.0.0.1/16'; must be an IPv4 CIDR such as '10.0.0.0/16' (host bits zero)")
     assert str(refused(lambda: validation.cidr("service_cidr", "fd00::/108", "172.20.0.0/16"))) == (
         "service_cidr: got 'fd00::/108'; must be an IPv4 CIDR such as '172.20.0.0/16' (host bits zero)")
-    assert refused(lambda: validation.cidr("vpc_cidr", 10)).field == "vpc_cidr"
+    assert str(refused(lambda: validation.cidr("vpc_cidr", 10))) == (
+        "vpc_cidr: got 10; must be an IPv4 CIDR such as '10.0.0.0/16' (host bits zero), not a whole number")
 
 
 @pytest.mark.parametrize(("network", "private"), [
@@ -216,6 +217,8 @@ def test_private_ranges_end_where_rfc_1918_ends(network: str, private: bool) -> 
 
 # --- Kubernetes keys, label values, kubelet's label namespaces ----------------------------------------
 
+KEY_RULE = ("must be a Kubernetes key '[prefix/]name': an optional DNS subdomain prefix (253 characters at most) and "
+            "a name of at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
 NAME_63 = "n" * 63
 # A DNS subdomain of exactly 253 characters: labels of 63, 63, 63 and 61.
 PREFIX_253 = ".".join(("a" * 63, "b" * 63, "c" * 63, "d" * 61))
@@ -235,9 +238,14 @@ def test_qualified_name_limits_are_inclusive() -> None:
 ])
 def test_qualified_name_refuses_one_past_each_limit_and_bad_syntax(key: str) -> None:
     error = refused(lambda: validation.qualified_name("taints[0].key", key))
-    assert error.field == "taints[0].key" and error.value == key
-    assert error.allowed.startswith("must be a Kubernetes key '[prefix/]name': an optional DNS subdomain prefix (253 "
-                                    "characters at most) and a name of at most 63 letters")
+    assert (error.field, error.value, error.allowed) == ("taints[0].key", key, KEY_RULE)
+
+
+def test_keys_and_label_values_must_be_strings() -> None:
+    assert str(refused(lambda: validation.qualified_name("labels", 5))) == f"labels: got 5; {KEY_RULE}, not a whole number"
+    assert str(refused(lambda: validation.label_value("labels.team", None))) == (
+        "labels.team: got None; must be a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', "
+        "starting and ending with a letter or digit (or empty), not null")
 
 
 def test_label_value_limits_are_inclusive() -> None:
