@@ -186,9 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{module}: {score.killed}/{score.mutants} killed ({score.percent:.1f}%) in {score.seconds:.0f}s",
               flush=True)
     print()
-    print(f"{'module':<32} {'mutants':>12} {'killed':>6} {'survived':>8} {'score':>6} {'seconds':>7}")
+    print(f"{'module':<36} {'mutants':>12} {'killed':>6} {'survived':>8} {'score':>6} {'seconds':>7}")
     for s in scores:
-        print(f"{'components/' + s.module + '.py':<32} {f'{s.mutants} of {s.generated}':>12} {s.killed:>6} "
+        print(f"{'components/' + s.module + '.py':<36} {f'{s.mutants} of {s.generated}':>12} {s.killed:>6} "
               f"{len(s.survivors):>8} {s.percent:>5.1f}% {s.seconds:>7.0f}")
     return 0
 
