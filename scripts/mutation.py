@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # bug in the module; these tests are the ones that should notice.
 MODULES: dict[str, tuple[str, ...]] = {
     "validation": ("tests/test_validation.py", "tests/test_types.py"),
-    "allocatable": ("tests/test_allocatable.py",),
+    "allocatable": ("tests/test_allocatable.py", "tests/test_local_storage.py"),
     "node_template": ("tests/test_node_template.py",),
     "gpu": ("tests/test_gpu.py", "tests/test_time_slicing.py"),
     "pool_spec": ("tests/test_types.py", "tests/test_node_template.py", "tests/test_gpu.py",
@@ -52,7 +52,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "settings": ("tests/test_types.py", "tests/test_config_errors.py", "tests/test_refusals.py"),
     "plan": ("tests/test_refusals.py", "tests/test_config_errors.py", "tests/test_network.py",
              "tests/test_stable_plans.py"),
-    "userdata": ("tests/test_userdata.py",),
+    "userdata": ("tests/test_userdata.py", "tests/test_local_storage.py"),
     "quotas": ("tests/test_quotas.py",),
     "preflight/quantities": ("tests/test_preflight_quantities.py",),
     "preflight/scheduling": ("tests/test_preflight_scheduling.py",),
