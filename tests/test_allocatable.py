@@ -26,6 +26,7 @@ from components.allocatable import (
     node_allocatable,
     node_max_pods,
     pool_allocatable,
+    raid0_filesystem_mib,
 )
 from components.errors import InvalidValueError
 from components.instance_catalog import KNOWN_SHAPES, default_card_enis, max_pods
@@ -265,3 +266,9 @@ def test_a_pool_offers_the_least_of_each_resource_over_its_types() -> None:
     with pytest.raises(ValueError) as raised:
         pool_allocatable([], 50)
     assert str(raised.value) == "a pool needs at least one instance type"
+
+
+def test_a_large_raid0_array_loses_mdadms_share_and_the_xfs_allowance_of_its_size() -> None:
+    # p5.48xlarge: 8 x 3800 GB = 30400 GB = 28991699 MiB; mdadm 0.5% = 144959 MiB; the XFS allowance of
+    # the 28170 GiB left is 128 MiB + 0.1% = 28975 MiB.
+    assert raid0_filesystem_mib(30400) == 28991699 - 144959 - 28975
