@@ -6,10 +6,12 @@ STACK ?= dev
 VENV ?= venv
 PYTHON ?= python3
 ARGS ?=
+# `make mutation MODULES="gpu quotas"` measures only those (names as in scripts/mutation.py); default all.
+MODULES ?=
 # checkov pins packaging<24 and boto3==1.35.49, which pulumi and pytest cannot share: own virtualenv.
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: up preview destroy outputs kubeconfig backend render image-cache test venv
+.PHONY: up preview destroy outputs kubeconfig backend render image-cache test venv mutation
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +52,8 @@ KUBERNETES_VERSION ?= 1.35
 image-cache: $(VENV)/.installed
 	@test -n "$(IMAGES)" -a -n "$(SUBNET)" || { echo 'usage: make image-cache IMAGES="repo/image:tag ..." SUBNET=subnet-... [REGION=...] [KUBERNETES_VERSION=...] [ARGS=...]' >&2; exit 2; }
 	$(VENV)/bin/python scripts/image_cache.py --region $(REGION) --subnet-id $(SUBNET) --kubernetes-version $(KUBERNETES_VERSION) $(ARGS) $(IMAGES)
+
+# Mutation testing of the pure modules, each against its own test files; prints each one's score.
+# Not part of `make test` (see docs/testing.md for why and for the scores).
+mutation: $(VENV)/.installed
+	$(VENV)/bin/python scripts/mutation.py $(MODULES)

@@ -15,12 +15,20 @@ from __future__ import annotations
 import pytest
 
 from components.allocatable import (
+    Allocatable,
     check_max_pods,
     check_memory_overhead_percent,
+    filesystem_overhead_mib,
     kube_reserved_cpu_millicores,
+    kube_reserved_memory_mib,
     max_pods_expression,
+    memory_capacity_mib,
     node_allocatable,
+    node_max_pods,
+    pool_allocatable,
+    raid0_filesystem_mib,
 )
+from components.errors import InvalidValueError
 from components.instance_catalog import KNOWN_SHAPES, default_card_enis, max_pods
 from components.node_template import InstanceShape
 from components.pool_spec import NodePoolSpec, build_node_template
@@ -152,3 +160,115 @@ def test_the_program_reads_the_default_network_card_from_ec2() -> None:
     labels = run.outputs["nodeGroups"]["gpu-a100"]["template"]["labels"]
     assert labels["k8s.amazonaws.com/accelerator"] == "nvidia-tesla-a100"
     assert labels["nvidia.com/gpu.memory"] == "40960"
+
+
+# --- every limit at its edge -------------------------------------------------------------------------
+
+def test_quantities_are_in_kubelets_units() -> None:
+    assert Allocatable(cpu_millicores=3920, memory_mib=14481, pods=29, ephemeral_storage_mib=90928).quantities() == {
+        "cpu": "3920m", "memory": "14481Mi", "pods": "29", "ephemeral-storage": "90928Mi"}
+
+
+def test_cpu_reservation_at_each_range_edge() -> None:
+    # 6% of the first core, 1% of the second, 0.5% of the third and fourth, 0.25% above, each range
+    # rounded down on its own: 197 cores above the fourth reserve 492.5m, taken as 492m.
+    assert [kube_reserved_cpu_millicores(n) for n in (1, 2, 3, 4, 5, 6, 201)] == [60, 70, 75, 80, 82, 85, 572]
+
+
+def test_memory_reservation_and_capacity_arithmetic() -> None:
+    assert [kube_reserved_memory_mib(p) for p in (0, 1, 29)] == [255, 266, 574]
+    assert memory_capacity_mib(16384, 7.5) == 16384 - 1229  # 1228.8 rounded up
+    assert memory_capacity_mib(1000, 0.1) == 999
+    assert memory_capacity_mib(1000, 0) == 1000
+    assert memory_capacity_mib(1001, 50) == 500  # 500.5 lost, rounded up
+
+
+def test_filesystem_overhead() -> None:
+    assert [filesystem_overhead_mib(v) for v in (1, 20, 100, 1000)] == [130, 149, 231, 1152]
+
+
+@pytest.mark.parametrize("good", [0, 0.0, 50, 50.0, 7.5])
+def test_memory_overhead_limits_are_inclusive(good: float) -> None:
+    assert check_memory_overhead_percent(good) == good
+    assert isinstance(check_memory_overhead_percent(good), float)
+
+
+@pytest.mark.parametrize("bad", [-0.01, 50.01, 51])
+def test_memory_overhead_one_past_either_limit_is_refused_naming_the_field(bad: float) -> None:
+    with pytest.raises(InvalidValueError) as raised:
+        check_memory_overhead_percent(bad)
+    assert str(raised.value) == (f"memory_overhead_percent: got {bad}; memory overhead must be a number of percent "
+                                 "from 0 to 50 (default 7.5, Karpenter's)")
+
+
+@pytest.mark.parametrize("good", [0, 1, 2**31 - 1])
+def test_max_pods_limits_are_inclusive(good: int) -> None:
+    assert check_max_pods(good) == good
+
+
+def test_max_pods_one_past_either_limit_is_refused_naming_the_field() -> None:
+    for bad in (-1, 2**31):
+        with pytest.raises(InvalidValueError) as raised:
+            check_max_pods(bad)
+        assert str(raised.value) == (f"max_pods: got {bad}; max pods must be a whole number from 1 to 2147483647 "
+                                     "(0 or unset: nodeadm's ENI rule)")
+
+
+def test_node_max_pods_prefers_the_override_then_the_eni_rule_then_the_shape() -> None:
+    g4dn = shape("g4dn.xlarge")
+    assert node_max_pods(g4dn) == 29
+    assert node_max_pods(g4dn, 110) == 110
+    assert node_max_pods(InstanceShape("x.large", 4, 16384, max_pods=42)) == 42
+    assert node_max_pods(InstanceShape("x.large", 4, 16384, max_pods=42, default_card_enis=3)) == 42
+    assert node_max_pods(InstanceShape("x.large", 4, 16384, max_pods=42, ipv4_per_eni=10)) == 42
+    with pytest.raises(InvalidValueError):
+        node_max_pods(g4dn, -1)
+
+
+def test_a_node_left_with_exactly_one_mib_of_memory_is_accepted_and_none_is_refused() -> None:
+    # No OS overhead, 1 pod: kubelet keeps 11 + 255 MiB reserved and 100 MiB for eviction.
+    assert node_allocatable(InstanceShape("t.one", 1, 367), 20, memory_overhead_percent=0, max_pods=1).memory_mib == 1
+    with pytest.raises(InvalidValueError) as raised:
+        node_allocatable(InstanceShape("t.zero", 1, 366), 20, memory_overhead_percent=0, max_pods=1)
+    assert (raised.value.field, raised.value.value) == ("max_pods", 1)
+    assert raised.value.allowed == ("t.zero with a 20 GiB root volume and 1 pods leaves nothing allocatable "
+                                    "(cpu 940m, memory 0Mi, ephemeral-storage 17273Mi)")
+
+
+def test_a_root_volume_too_small_for_kubelets_reservation_is_refused_naming_the_volume() -> None:
+    # 2 GiB: 2048 - 131 = 1917 MiB of filesystem, less 1024 reserved and 192 (10%) = 701 MiB left.
+    assert node_allocatable(shape("g4dn.xlarge"), 2).ephemeral_storage_mib == 701
+    with pytest.raises(InvalidValueError) as raised:
+        node_allocatable(shape("g4dn.xlarge"), 1)
+    assert (raised.value.field, raised.value.value) == ("root_volume_gib", 1)
+    assert raised.value.allowed == ("g4dn.xlarge with a 1 GiB root volume and 29 pods leaves nothing allocatable "
+                                    "(cpu 3920m, memory 14481Mi, ephemeral-storage -220Mi)")
+    # Memory left at exactly 1 MiB is not the fault: the volume is named, not the pods.
+    with pytest.raises(InvalidValueError) as raised:
+        node_allocatable(InstanceShape("t.one", 1, 378), 1, memory_overhead_percent=0, max_pods=2)
+    assert (raised.value.field, raised.value.value) == ("root_volume_gib", 1)
+
+
+def test_the_memory_overhead_is_checked_before_any_arithmetic() -> None:
+    with pytest.raises(InvalidValueError, match="^memory_overhead_percent: got 51;"):
+        node_allocatable(shape("g4dn.xlarge"), 100, memory_overhead_percent=51)
+
+
+def test_a_pool_offers_the_least_of_each_resource_over_its_types() -> None:
+    small_cpu = InstanceShape("a.x", 2, 32768, max_pods=10)
+    small_memory = InstanceShape("b.x", 8, 16384, max_pods=20)
+    least = pool_allocatable([small_cpu, small_memory], 50)
+    each = [node_allocatable(s, 50) for s in (small_cpu, small_memory)]
+    assert least == Allocatable(cpu_millicores=each[0].cpu_millicores, memory_mib=each[1].memory_mib, pods=10,
+                                ephemeral_storage_mib=each[0].ephemeral_storage_mib)
+    assert pool_allocatable([small_memory], 50, memory_overhead_percent=0, max_pods=5) == node_allocatable(
+        small_memory, 50, memory_overhead_percent=0, max_pods=5)
+    with pytest.raises(ValueError) as raised:
+        pool_allocatable([], 50)
+    assert str(raised.value) == "a pool needs at least one instance type"
+
+
+def test_a_large_raid0_array_loses_mdadms_share_and_the_xfs_allowance_of_its_size() -> None:
+    # p5.48xlarge: 8 x 3800 GB = 30400 GB = 28991699 MiB; mdadm 0.5% = 144959 MiB; the XFS allowance of
+    # the 28170 GiB left is 128 MiB + 0.1% = 28975 MiB.
+    assert raid0_filesystem_mib(30400) == 28991699 - 144959 - 28975

@@ -116,6 +116,9 @@ def test_a_document_that_is_not_a_mapping_is_bad_input() -> None:
     ({"containers": [container()], "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
         "nodeSelectorTerms": [{"matchExpressions": [{"key": "a", "operator": "In", "values": "b"}]}]}}}},
      "matchExpressions[0].values must be a list of strings"),
+    ({"containers": [container()], "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchFields": [{"operator": "In", "values": ["n"]}]}]}}}},
+     "nodeSelectorTerms[0].matchFields[0].key: Required value"),
 ])
 def test_a_malformed_pod_spec_is_bad_input_naming_the_field(spec: dict[str, Any], message: str) -> None:
     with pytest.raises(PreflightError) as raised:

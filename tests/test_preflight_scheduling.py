@@ -266,3 +266,63 @@ def test_the_added_toleration_covers_neither_noexecute_nor_other_keys() -> None:
     fpga = pod(containers=[container(limits={"example.com/fpga": 1})])
     assert verdict(fpga, [group(capacity={**GPU_CAPACITY, "example.com/fpga": "1"})]).rejections["gpu-a"] == (
         "untolerated taint nvidia.com/gpu=true:NoSchedule",)
+
+
+# --- the reasons, word for word ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("expression", "reason"), [
+    (expr("nvidia.com/gpu", "In", "false", "no"), "nvidia.com/gpu In [false, no] (label is 'true')"),
+    (expr("nvidia.com/gpu", "NotIn", "true"), "nvidia.com/gpu NotIn [true] (label is 'true')"),
+    (expr("missing", "Exists"), "missing Exists (label absent)"),
+    (expr("nvidia.com/gpu", "DoesNotExist"), "nvidia.com/gpu DoesNotExist (label is 'true')"),
+    (expr("gpu-count", "Gt", "1"), "gpu-count Gt 1 (label is '1')"),
+    (expr("gpu-count", "Lt", "1"), "gpu-count Lt 1 (label is '1')"),
+])
+def test_each_operator_is_shown_as_written(expression: dict[str, Any], reason: str) -> None:
+    found = verdict(pod(affinity=affinity([expression]), tolerations=[GPU_TOLERATION]), [group()])
+    assert found.rejections["gpu-a"] == (f"required node affinity does not match: {reason}",)
+
+
+def test_an_empty_term_is_named_as_such() -> None:
+    empty = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{}]}}}
+    assert verdict(pod(affinity=empty), [GENERAL]).rejections["general"] == (
+        "required node affinity does not match: an empty term matches no node",)
+
+
+def field_term(operator: str) -> dict[str, Any]:
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchFields": [{"key": "metadata.name", "operator": operator, "values": ["node-1"]}]}]}}}
+
+
+def test_a_node_name_field_matches_only_when_it_excludes_names() -> None:
+    # The template node has no name yet: nothing is In it, everything is NotIn it.
+    assert verdict(pod(affinity=field_term("NotIn")), [GENERAL]).schedules
+    assert verdict(pod(affinity=field_term("In")), [GENERAL]).rejections["general"] == (
+        "required node affinity does not match: field metadata.name In [node-1] (a node that does not exist yet has "
+        "no such name)",)
+
+
+def test_an_equal_toleration_without_a_value_tolerates_an_empty_value() -> None:
+    empty = Taint("spot", "", "NoSchedule")
+    assert tolerates({"key": "spot", "operator": "Equal", "effect": "NoSchedule"}, empty)
+    assert tolerates({"key": "spot"}, empty)
+    assert not tolerates({"key": "spot", "value": "x"}, empty)
+
+
+def test_daemonset_pod_specs_say_where_they_came_from() -> None:
+    manifest = daemonset("logger").pod_spec
+    document = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "logger"},
+                "spec": {"selector": {}, "template": {"spec": manifest}}}
+    assert [w.source for w in preflight.daemonset_pod_specs([document])] == ["DaemonSet"]
+    assert [w.source for w in preflight.daemonset_pod_specs([document], "addons.yaml")] == ["addons.yaml"]
+    assert preflight.daemonset_pod_specs([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                                           "spec": manifest}]) == []
+
+
+def test_daemonsets_that_take_a_resource_the_group_lacks_show_it_below_zero() -> None:
+    # Two DaemonSets request a GPU each on a group with none: allocatable -2, named with both.
+    takers = [daemonset(name, containers=[container(limits={"nvidia.com/gpu": 1})], tolerations=[{"operator": "Exists"}])
+              for name in ("a", "b")]
+    found = verdict(pod(containers=[container(limits={"nvidia.com/gpu": 1})]), [GENERAL], takers)
+    assert found.rejections["general"] == (
+        "insufficient nvidia.com/gpu: requests 1, allocatable -2 (capacity 0 less 2 for DaemonSets a, b)",)

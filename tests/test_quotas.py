@@ -21,6 +21,7 @@ from components.quotas import (
     SPOT,
     STANDARD_ON_DEMAND,
     STANDARD_SPOT,
+    UnknownQuota,
     family_group,
     nodes_by_purchase,
     pool_needs,
@@ -66,7 +67,14 @@ def test_each_family_draws_on_its_spot_and_on_demand_quota(instance_type: str, s
     ("hpc7a.96xlarge", "hpc", None, "L-F7808C92"),  # HPC instances are On-Demand only
     ("x2idn.16xlarge", "x", "L-E3A00192", "L-7295265B"),
     ("u-6tb1.metal", "u", None, "L-43DA4232"),
+    ("f1.2xlarge", "f", "L-88CF9481", "L-74FC7D96"),
+    ("p2.xlarge", "p2-p4", "L-7212CCBC", "L-417A185B"),
+    ("p4de.24xlarge", "p2-p4", "L-7212CCBC", "L-417A185B"),
+    ("p5.48xlarge", "p5", "L-C4BD4855", "L-417A185B"),
+    ("p6-b200.48xlarge", "p", None, "L-417A185B"),  # P6: On-Demand P; its Spot quota is not listed
     ("mac2.metal", None, None, None),
+    ("1x.large", None, None, None),
+    ("q9.large", None, None, None),
 ])
 def test_own_groups_are_not_taken_for_standard(instance_type: str, group: str | None, spot_code: str | None,
                                                on_demand_code: str | None) -> None:
@@ -81,9 +89,15 @@ def test_own_groups_are_not_taken_for_standard(instance_type: str, group: str | 
     ((5, 1, 50, False), {SPOT: 2, ON_DEMAND: 3}),           # base 1, then half of 4, EC2 rounds On-Demand up
     ((3, 5, 0, False), {SPOT: 0, ON_DEMAND: 3}),            # a base above the maximum
     ((2, 0, 0, True), {SPOT: 2, ON_DEMAND: 2}),             # with a fallback any node may be On-Demand
+    ((101, 0, 1, False), {SPOT: 99, ON_DEMAND: 2}),         # 1% of 101 is 1.01 nodes: 2 On-Demand
+    ((100, 0, 1, False), {SPOT: 99, ON_DEMAND: 1}),
 ])
 def test_nodes_by_purchase(args: tuple[int, int, int, bool], expected: dict[str, int]) -> None:
     assert nodes_by_purchase(*args) == expected
+
+
+def test_no_fallback_unless_asked() -> None:
+    assert nodes_by_purchase(2, 0, 0) == {SPOT: 2, ON_DEMAND: 0}
 
 
 def gpu_pool(**fields: Any) -> NodePoolSpec:
@@ -180,6 +194,39 @@ def test_a_family_with_no_known_quota_is_said_not_to_be_checked() -> None:
     assert [n.quota.code for n in needs] == []
     (line,) = quota_warnings(needs, unknown, {}, REGION)
     assert "which Spot vCPU quota p6-b200.48xlarge draws on is not known" in line
+
+
+def test_a_pool_without_a_group_count_has_one_group() -> None:
+    needs, unknown = pool_needs([gpu_pool(max_size=5)], SHAPES, {})
+    assert [(n.pool, n.quota, n.purchase, n.instance_type, n.node_vcpus, n.max_nodes) for n in needs] == [
+        ("gpu", G_VT_SPOT, SPOT, "g4dn.xlarge", 4, 5)]
+    assert unknown == []
+
+
+def test_an_unknown_family_is_listed_with_its_pool_and_purchase() -> None:
+    pool = gpu_pool(instance_types=["g4dn.xlarge", "p6-b200.48xlarge"], on_demand_base_capacity=1)
+    p6 = InstanceShape("p6-b200.48xlarge", vcpus=192, memory_mib=2097152, gpu_count=8)
+    _, unknown = pool_needs([pool], {**SHAPES, p6.instance_type: p6}, {"gpu": 1})
+    assert unknown == [UnknownQuota("gpu", "p6-b200.48xlarge", SPOT)]
+
+
+def test_a_quota_that_was_never_read_says_so() -> None:
+    (line,) = warnings([gpu_pool()], {})
+    assert "could not read quota L-3819A6DF (All G and VT Spot Instance Requests) in us-east-1 (no value)" in line
+
+
+def test_an_unreadable_quota_does_not_hide_the_next_one() -> None:
+    general = NodePoolSpec(name="general", instance_types=["m6i.xlarge"], min_size=1, max_size=1)
+    unread, one_node, maximum = warnings([gpu_pool(), general], {G_VT_SPOT.code: None, STANDARD_SPOT.code: 0.0})
+    assert unread.startswith("GPU pool 'gpu': could not read quota L-3819A6DF")
+    assert one_node.startswith("general pool 'general': quota L-34B43A08")
+    assert maximum.startswith("quota L-34B43A08")
+
+
+def test_the_pools_sharing_a_quota_are_listed_each() -> None:
+    big = gpu_pool(name="gpu-big", instance_types=["g5.12xlarge"], max_size=1)
+    (line,) = warnings([gpu_pool(), big], {G_VT_SPOT.code: 100.0})
+    assert "needs (GPU pool 'gpu' 6 nodes x 4 vCPUs, GPU pool 'gpu-big' 3 nodes x 48 vCPUs): past the quota" in line
 
 
 def test_the_program_reads_only_the_quotas_its_pools_draw_on() -> None:

@@ -164,6 +164,8 @@ def _check_placement(spec: Mapping[str, Any], where: str) -> None:
 
 def _check_expression(expression: Mapping[str, Any], where: str) -> None:
     _expect(expression.get("key"), str, f"{where}.key", "a string")
+    if not expression.get("key"):  # the API server refuses an empty key (ValidateNodeSelectorRequirement)
+        raise PreflightError(f"{where}.key: Required value: a requirement needs a key")
     operator = expression.get("operator")
     values = expression.get("values")
     _expect(values, list, f"{where}.values", "a list of strings")
