@@ -110,7 +110,7 @@ def render_user_data(cluster: ClusterBootstrap, kubelet_flags: Sequence[str],
     starts after cloud-final.service)."""
     document = MIMEMultipart(boundary="//eks-gpu-spot//")
     config = node_config(cluster, kubelet_flags, gates, max_pods, local_storage)
-    part = MIMEText(yaml.safe_dump(config, sort_keys=False), "plain")
+    part = MIMEText(yaml.safe_dump(config, sort_keys=False))
     # nodeadm selects parts by exact content type; MIMEText would label it text/plain.
     part.replace_header("Content-Type", f'{NODECONFIG_CONTENT_TYPE}; charset="us-ascii"')
     document.attach(part)

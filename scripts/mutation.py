@@ -47,7 +47,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "allocatable": ("tests/test_allocatable.py", "tests/test_local_storage.py"),
     "node_template": ("tests/test_node_template.py",),
     "gpu": ("tests/test_gpu.py", "tests/test_time_slicing.py"),
-    "pool_spec": ("tests/test_types.py", "tests/test_node_template.py", "tests/test_gpu.py",
+    "pool_spec": ("tests/test_pool_spec.py", "tests/test_types.py", "tests/test_node_template.py", "tests/test_gpu.py",
                   "tests/test_time_slicing.py", "tests/test_image_pull.py"),
     "settings": ("tests/test_types.py", "tests/test_config_errors.py", "tests/test_refusals.py"),
     "plan": ("tests/test_refusals.py", "tests/test_config_errors.py", "tests/test_network.py",
