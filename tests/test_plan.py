@@ -252,6 +252,15 @@ def test_the_zone_count_is_at_most_the_eligible_zones() -> None:
     assert plan(three, facts(three, zones=[B, C, D])).zones == (B, C, D)
 
 
+def test_a_zone_missing_from_the_offerings_offers_nothing() -> None:
+    # EC2 lists no offering for a zone that has none of the types asked for.
+    config = settings(network=NewVpcSettings(az_count=5))
+    aws = facts(config)
+    aws = replace(aws, offerings={zone_id: types for zone_id, types in aws.offerings.items() if zone_id != A.zone_id})
+    assert refused(lambda: plan(config, aws)) == [
+        ("network.az_count", 5, AZ_COUNT_RULE.format(4, 4) + " (left out: us-east-1a (use1-az6), us-east-1e (use1-az3))")]
+
+
 def test_pinned_zones_are_used_in_name_order() -> None:
     config = settings(network=NewVpcSettings(availability_zone_ids=["use1-az6", "use1-az5", "use1-az1"]))
     result = plan(config)
@@ -485,12 +494,13 @@ def test_removing_a_zone_added_later_deletes_its_subnets_with_a_warning() -> Non
 
 def test_a_changed_cidr_replaces_the_live_subnet_with_a_warning() -> None:
     network = NewVpcSettings(availability_zone_ids=["use1-az1", "use1-az2", "use1-az4"],
-                             private_subnet_cidrs=["10.0.0.0/22", SLOTS["c"][0], SLOTS["d"][0]])
+                             private_subnet_cidrs=["10.0.0.0/22", SLOTS["c"][0], "10.0.4.0/22"])
     config = settings(network=network)
     result = plan(config, facts(config, deployed_cluster=live([B, C, D])))
-    assert result.subnets[0] == ZoneSubnets(B, "10.0.0.0/22", SLOTS["b"][1])
+    assert result.subnets == (ZoneSubnets(B, "10.0.0.0/22", SLOTS["b"][1]), ZoneSubnets(C, *SLOTS["c"]),
+                              ZoneSubnets(D, "10.0.4.0/22", SLOTS["d"][1]))
     assert result.warnings == ("network: live subnets replaced or deleted: subnet-bprv (us-east-1b, 10.0.32.0/19 -> "
-                               "10.0.0.0/22)" + DRAIN_FIRST,)
+                               "10.0.0.0/22), subnet-dprv (us-east-1d, 10.0.96.0/19 -> 10.0.4.0/22)" + DRAIN_FIRST,)
 
 
 OVER_LIVE = ("{}'s new subnet {} overlaps the live subnet {} ({}, {}), which still exists when the new one is created; "

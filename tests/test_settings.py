@@ -423,6 +423,8 @@ def test_an_existing_vpcs_bad_subnet_ids_are_reported_alone() -> None:
     # One of two private IDs refused: "at least 2" would blame the count the user got right.
     assert [f for f, _, _ in refused(lambda: ExistingVpcSettings("vpc-0abc1234", ["subnet-x", "subnet-0abc1234"],
                                                                  ["subnet-0abc1234"]))] == ["private_subnet_ids[0]"]
+    assert [f for f, _, _ in refused(lambda: ExistingVpcSettings("vpc-0abc1234", ["subnet-x"]))] == [
+        "private_subnet_ids[0]"]
     assert [f for f, _, _ in refused(lambda: ExistingVpcSettings("vpc-0abc1234", ["subnet-0abc1234", "subnet-0abc1235"],
                                                                  ["subnet-0abc1234", "x"]))] == ["public_subnet_ids[1]"]
 
