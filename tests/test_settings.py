@@ -724,3 +724,21 @@ def test_every_cross_field_refusal_is_reported_at_once() -> None:
     assert [field for field, _, _ in errors] == [
         "general_pool.min_size", "general_pool.max_pods", "gpu_pools[0].drain_timeout", "gpu_pools[0].warm_nodes",
         "gpu_pools[0].on_demand_fallback", "cluster.service_cidr", "cluster_autoscaler.image"]
+
+
+# --- lists that are not lists ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("build", "field", "what"), [
+    (lambda: ClusterSettings(name="ml", log_types="api"), "log_types", "log types"),
+    (lambda: ClusterSettings(name="ml", public_access_cidrs="203.0.113.0/24"), "public_access_cidrs", "CIDRs"),
+    (lambda: NewVpcSettings(availability_zone_ids="use1-az1"), "availability_zone_ids", "zone IDs"),
+    (lambda: NewVpcSettings(private_subnet_cidrs="10.0.0.0/24"), "private_subnet_cidrs", "CIDRs"),
+    (lambda: NewVpcSettings(public_subnet_cidrs="10.0.0.0/24"), "public_subnet_cidrs", "CIDRs"),
+    (lambda: ExistingVpcSettings("vpc-0abc1234", "subnet-0abc1234"), "private_subnet_ids", "subnet IDs"),
+    (lambda: ExistingVpcSettings("vpc-0abc1234", ("subnet-0abc1234", "subnet-0abc1235"), "subnet-0abc1236"),
+     "public_subnet_ids", "subnet IDs"),
+])
+def test_a_list_given_as_a_string_is_refused_saying_what_it_lists(build: Callable[[], object], field: str,
+                                                                  what: str) -> None:
+    errors = refused(build)
+    assert [(f, allowed) for f, _, allowed in errors] == [(field, f"must be a list of {what}, not a string")]
