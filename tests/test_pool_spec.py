@@ -418,7 +418,7 @@ def test_checks_that_need_another_field_wait_for_it_to_be_good() -> None:
 def test_every_bad_field_of_one_pool_is_named_at_once_in_field_order() -> None:
     error = refusal(lambda: NodePoolSpec(name="X", instance_types=("m5.xlarge", "m5.xlarge"), min_size=-1,
                                          root_volume_gib=10, on_demand_percentage_above_base=101,
-                                         labels={"node-pool": "x"}, taints=["a=b:NoSchedule"],
+                                         labels={"node-pool": "x"}, taints=["a=b:NoSchedule"],  # type: ignore[list-item]
                                          accelerator="a10g", warm_nodes=1))
     assert [e.field for e in error.errors] == [
         "name", "instance_types", "min_size", "root_volume_gib", "on_demand_percentage_above_base", "labels.node-pool",
@@ -429,7 +429,7 @@ def test_labels_and_taints_are_stored_as_plain_values() -> None:
     from types import MappingProxyType
 
     pool = NodePoolSpec(name="gpu", gpu=True, labels=MappingProxyType({"team": "a"}),
-                        taints=["team=a:NoSchedule", Taint("x", "y", "NoExecute")])
+                        taints=["team=a:NoSchedule", Taint("x", "y", "NoExecute")])  # type: ignore[list-item]
     assert type(pool.labels) is dict and pool.labels == {"team": "a"}
     assert pool.taints == (Taint("team", "a", "NoSchedule"), Taint("x", "y", "NoExecute"))
     assert pool.all_taints() == (GPU_TAINT, Taint("team", "a", "NoSchedule"), Taint("x", "y", "NoExecute"))
@@ -438,7 +438,7 @@ def test_labels_and_taints_are_stored_as_plain_values() -> None:
 
 
 def test_a_taint_that_does_not_parse_is_named_by_its_place() -> None:
-    error = refusal(lambda: NodePoolSpec(name="gpu", gpu=True, taints=["a=b:NoSchedule", "a b=c:NoSchedule"]))
+    error = refusal(lambda: NodePoolSpec(name="gpu", gpu=True, taints=["a=b:NoSchedule", "a b=c:NoSchedule"]))  # type: ignore[list-item]
     assert (error.field, error.value) == ("taints[1]", "a b=c:NoSchedule")
 
 
