@@ -290,7 +290,7 @@ class NodePoolSpec:
         with checks.check():
             check_drain_timeout(self.drain_timeout)
         with checks.check():
-            object.__setattr__(self, "local_storage", check_local_storage(self.local_storage))
+            check_local_storage(self.local_storage)
         with checks.check():
             if self.image_cache is not None and not isinstance(self.image_cache, ImageCacheSpec):
                 raise validation.wrong_kind("image_cache", self.image_cache,

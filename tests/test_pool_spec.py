@@ -398,6 +398,8 @@ def test_checks_that_need_another_field_wait_for_it_to_be_good() -> None:
         "max_size: got 1001; must be a whole number from 1 to 1000"]
     assert refused_lines(name="gpu", gpu=True, min_size=0, max_size=0, desired_size=1) == [
         "max_size: got 0; must be a whole number from 1 to 1000"]
+    assert refused_lines(name="gpu", gpu=True, min_size=1, max_size=0, desired_size=1) == [
+        "max_size: got 0; must be a whole number from 1 to 1000"]
     assert refused_lines(name="gpu", gpu=True, min_size=5, max_size=1001, desired_size="5") == [
         "max_size: got 1001; must be a whole number from 1 to 1000",
         "desired_size: got '5'; must be a whole number from 0 to 1000, not a string",
@@ -564,6 +566,10 @@ def test_a_gpu_pool_takes_nvidia_gpu_types_only() -> None:
     assert shape_refusal(gpu_pool("g9.xlarge"), {"g9.xlarge": unnamed}) == (
         "instance_types: got 'g9.xlarge'; has non-NVIDIA GPUs; GPU pools take NVIDIA GPU types only (the NVIDIA AMI "
         "and device plugin)")
+    trainer = InstanceShape("trn9.xlarge", 4, 16384, other_accelerators=("Inferentia2", "Trainium"))
+    assert shape_refusal(gpu_pool("trn9.xlarge"), {"trn9.xlarge": trainer}) == (
+        "instance_types: got 'trn9.xlarge'; has Inferentia2, Trainium accelerators, not NVIDIA GPUs; GPU pools take "
+        "NVIDIA GPU types only (the NVIDIA AMI and device plugin)")
     # A GPU type that also lists other accelerators is still an NVIDIA GPU type; the maker's case does not matter.
     both = InstanceShape("g9.xlarge", 4, 16384, 1, "A10G", "nvidia", 58, other_accelerators=("Media",))
     check_pool_shapes(gpu_pool("g9.xlarge"), {"g9.xlarge": both})
@@ -620,6 +626,16 @@ def test_shared_gpus_are_counted_against_the_pods_the_pool_allows() -> None:
                                                            time_slicing_replicas=59), g5)).field == "time_slicing_replicas"
 
 
+def test_the_memory_overhead_counts_when_the_node_is_checked_for_room() -> None:
+    # 3 GiB with 110 pods: 1276Mi allocatable at the default 7.5% overhead, -29Mi at 50%.
+    small = {"t3.medium": InstanceShape("t3.medium", 2, 3072, max_pods=110)}
+    check_pool_shapes(NodePoolSpec(name="general", instance_types=("t3.medium",), max_pods=110), small)
+    assert shape_refusal(NodePoolSpec(name="general", instance_types=("t3.medium",), max_pods=110,
+                                      memory_overhead_percent=50), small) == (
+        "max_pods: got 110; t3.medium with a 50 GiB root volume and 110 pods leaves nothing allocatable (cpu 1930m, "
+        "memory -29Mi, ephemeral-storage 44894Mi)")
+
+
 def test_gpu_memory_classes_and_local_storage_are_checked_against_the_shapes() -> None:
     t4_a10g = NodePoolSpec(name="gpu", gpu=True, instance_types=("g4dn.xlarge", "g5.xlarge"))
     assert refusal(lambda: check_pool_shapes(t4_a10g, shapes_of("g4dn.xlarge", "g5.xlarge"))).field == "instance_types"
@@ -640,6 +656,9 @@ def test_the_accelerator_label_of_mixed_or_unknown_models() -> None:
     assert accelerator_label_value([shape("m6i.xlarge")]) == "gpu"
     long = InstanceShape("x9.large", 4, 16384, 1, "A" * 70, "NVIDIA")
     assert accelerator_label_value([long]) == ("nvidia-" + "a" * 70)[:63]
+    # Cut at 63 characters just after a '-': a label value must end with a letter or digit.
+    cut = InstanceShape("x9.large", 4, 16384, 1, "A" * 55 + "-B" * 5, "NVIDIA")
+    assert accelerator_label_value([cut]) == "nvidia-" + "a" * 55
 
 
 def test_a_gpu_pools_template_labels_and_capacity() -> None:
@@ -653,6 +672,14 @@ def test_a_gpu_pools_template_labels_and_capacity() -> None:
     assert template.taints == (GPU_TAINT,)
     assert template.scale_down_unneeded_time == "5m"
     assert template.extra_autoscaling_options == {"scaledowngpuutilizationthreshold": "0.25"}
+
+
+def test_the_templates_memory_is_left_after_the_pools_memory_overhead() -> None:
+    node = [InstanceShape("t3.medium", 2, 4096, max_pods=110)]
+    default = build_node_template(NodePoolSpec(name="general", instance_types=("t3.medium",), max_pods=110), node)
+    heavy = build_node_template(NodePoolSpec(name="general", instance_types=("t3.medium",), max_pods=110,
+                                             memory_overhead_percent=50), node)
+    assert (default.capacity["memory"], heavy.capacity["memory"]) == ("2223Mi", "483Mi")
 
 
 def test_a_template_without_sharing_or_gpu_memory_and_with_its_own_accelerator() -> None:
