@@ -240,6 +240,10 @@ def test_managed_addon_versions() -> None:
         ("managed_addon_versions", "cni", "must be one of: vpcCni, kubeProxy, coredns, podIdentityAgent"),
         ("managed_addon_versions.coredns", "1.11.4", ADDON_VERSION),
         ("managed_addon_versions.kubeProxy", "v1.35.0-eksbuild.x", ADDON_VERSION)]
+    assert refused(lambda: ClusterSettings(name="ml", managed_addon_versions="vpcCni=v1")) == [  # type: ignore[arg-type]
+        ("managed_addon_versions", "vpcCni=v1", "must be an object of string values, not a string")]
+    assert refused(lambda: ClusterSettings(name="ml", managed_addon_versions={"vpcCni": 1})) == [  # type: ignore[dict-item]
+        ("managed_addon_versions.vpcCni", 1, "must be a string, not a whole number")]
 
 
 def test_every_bad_cluster_field_is_reported_at_once() -> None:
@@ -314,6 +318,9 @@ def test_zone_ids_refused() -> None:
     assert refused(lambda: NewVpcSettings(az_count=2, availability_zone_ids=["use1-az1", "use1-az2"])) == [
         ("availability_zone_ids", ["use1-az1", "use1-az2"], "sets the zones and so their number: leave the zone count "
                                                             "(availabilityZoneCount) unset")]
+    # Not a list at all: refused alone, and the zone count is not taken from it.
+    assert refused(lambda: NewVpcSettings(availability_zone_ids=5)) == [  # type: ignore[arg-type]
+        ("availability_zone_ids", 5, "must be a list of zone IDs, not a whole number")]
     assert refused(lambda: NewVpcSettings(availability_zone_ids=["use1-az1", "us-east-1a", "USE1-AZ2"])) == [
         ("availability_zone_ids[1]", "us-east-1a", ZONE_ID_RULE), ("availability_zone_ids[2]", "USE1-AZ2", ZONE_ID_RULE)]
     assert refused(lambda: NewVpcSettings(availability_zone_ids=["use1-az1", "usw1-az2", "use1-az3"])) == [
@@ -483,6 +490,8 @@ def test_autoscaler_image_tags_of_their_own_minor() -> None:
     assert refused(lambda: ClusterAutoscalerSettings(image_tags=bad)) == [
         (f"image_tags.{minor}", tag, f"must be a Cluster Autoscaler tag of the same minor, such as 'v{minor}.0'")
         for minor, tag in bad.items()]
+    assert refused(lambda: ClusterAutoscalerSettings(image_tags=["v1.35.0"])) == [  # type: ignore[arg-type]
+        ("image_tags", ["v1.35.0"], "must be an object of string values, not a list")]
 
 
 DURATIONS = [
@@ -515,8 +524,9 @@ def test_utilization_thresholds_accepted(threshold: str) -> None:
 @pytest.mark.parametrize("threshold", ["1.5", "2", ".5", "-0.1", "1.01", "0.", "00.5", 0.5])
 def test_utilization_thresholds_refused(threshold: object) -> None:
     errors = refused(lambda: ClusterAutoscalerSettings(scale_down_utilization_threshold=threshold))  # type: ignore[arg-type]
-    assert [(field, value) for field, value, _ in errors] == [("scale_down_utilization_threshold", threshold)]
-    assert "a number from 0 to 1 written as a string, such as '0.5'" in errors[0][2]
+    allowed = "must be a number from 0 to 1 written as a string, such as '0.5'"
+    assert errors == [("scale_down_utilization_threshold", threshold,
+                       allowed if isinstance(threshold, str) else allowed + ", not a decimal number")]
 
 
 def test_the_autoscaler_image_of_a_minor() -> None:
