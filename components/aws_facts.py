@@ -256,10 +256,6 @@ def snapshots(snapshot_ids: Iterable[str]) -> tuple[dict[str, int | None], dict[
     return sizes, tags
 
 
-def snapshot_sizes(snapshot_ids: Iterable[str]) -> dict[str, int | None]:
-    return snapshots(snapshot_ids)[0]
-
-
 def read(settings: Settings) -> AwsFacts:
     """Everything `plan_cluster` checks. An instance type no zone of the region offers (unknown or
     unavailable) is refused here, naming the pool setting, before its shape is asked for."""

@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from . import validation
 from .ami import ami_parameter_name
-from .aws_facts import snapshot_sizes
+from .aws_facts import snapshots
 from .cluster import ACCESS_ENTRY_TYPE, child_urn
 from .connection import ClusterConnection
 from .errors import InvalidValueError, within
@@ -212,7 +212,7 @@ def block_devices(pool: NodePoolSpec) -> list[aws.ec2.LaunchTemplateBlockDeviceM
 def snapshot_size(snapshot_id: str) -> int:
     """The size in GiB of an EBS snapshot this account can use in the provider's region; refuses
     (`image_cache.snapshot_id`) one AWS does not find."""
-    size = snapshot_sizes([snapshot_id])[snapshot_id]
+    size = snapshots([snapshot_id])[0][snapshot_id]
     if size is None:
         raise InvalidValueError("image_cache.snapshot_id", snapshot_id, SNAPSHOT_NOT_FOUND)
     return size

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from components.ami import RECOMMENDED
-from components.image_cache import MAX_VOLUME_GIB
+from components.image_cache import MAX_VOLUME_GIB, SNAPSHOTTER_TAG
 from components.local_storage import LOCAL_STORAGE_CHOICES
 from components.logs import CLOUDWATCH_RETENTION_DAYS
 from components.pool_spec import (
@@ -206,7 +206,7 @@ ROWS: list[Row] = [
      "([performance](performance.md#nvme-instance-store))"),
     ("<pool>.imageCache.snapshotId` / `sizeGiB` / `fastSnapshotRestore", "object", lambda: "unset",
      "an encrypted gp3 volume from an EBS snapshot (`snap-` + 8 or 17 hex digits, found in the region at preview) "
-     "that holds the image store, mounted before containerd; a snapshot tagged `eks-gpu-spot/snapshotter` for the "
+     f"that holds the image store, mounted before containerd; a snapshot tagged `{SNAPSHOTTER_TAG}` for the "
      f"other snapshotter than the pool's nodes use is refused; `sizeGiB` at least the snapshot's, at most "
      f"{MAX_VOLUME_GIB} (unset: the snapshot's); `fastSnapshotRestore` `true` enables it in each zone of the pool "
      "(one pool per snapshot) ([performance](performance.md#image-cache-volumes))"),
